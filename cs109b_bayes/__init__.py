@@ -21,14 +21,18 @@ ensure_legacy_keras()
 import os as _os  # noqa: E402
 
 from cs109b_bayes import data, diagnostics, grading, plotting  # noqa: E402
+from cs109b_bayes import models  # noqa: E402
 from cs109b_bayes.diagnostics import MCMCResult  # noqa: E402
 from cs109b_bayes.grading import check  # noqa: E402
 from cs109b_bayes.mcmc import bootstrap, metropolis, sample_hmc  # noqa: E402
+from cs109b_bayes import bnn, variational  # noqa: E402
+from cs109b_bayes import vae  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MCMCResult",
+    "bnn",
     "bootstrap",
     "check",
     "data",
@@ -36,8 +40,11 @@ __all__ = [
     "fast_mode",
     "grading",
     "metropolis",
+    "models",
     "plotting",
     "sample_hmc",
+    "variational",
+    "vae",
 ]
 
 

@@ -1,0 +1,33 @@
+"""Questions of lab 06: a network that outputs mu and sigma (variational approximation of the output)."""
+
+import numpy as np
+import tensorflow as tf
+from scipy import stats
+
+from cs109b_bayes.grading import CheckFailed, expect_close, fresh_rng, question
+
+__all__ = []
+
+
+@question("lab06.gaussian_nll", hint="NLL = mean over examples of log(sigma) + 0.5 log(2 pi) + (y - mu)^2 / (2 sigma^2).")
+def _gaussian_nll(*, gaussian_nll):
+    """gaussian_nll(y, mu, sigma) -> mean Gaussian negative log-likelihood (TensorFlow ops)."""
+    rng = fresh_rng()
+    y, mu = rng.normal(size=(50, 1)), rng.normal(size=(50, 1))
+    sigma = rng.uniform(0.1, 2.0, size=(50, 1))
+    value = gaussian_nll(tf.constant(y, tf.float32), tf.constant(mu, tf.float32), tf.constant(sigma, tf.float32))
+    if value is Ellipsis or value is None:
+        raise CheckFailed("gaussian_nll returned nothing (... or None): not answered yet")
+    expect_close("gaussian_nll(y, mu, sigma) on 50 random points", np.reshape(np.asarray(value), ()),
+                 -np.mean(stats.norm.logpdf(y, mu, sigma)), rtol=1e-4)
+
+
+@question("lab06.coverage", hint="The fraction of points with |y - mean| <= num_sd * sd.")
+def _coverage(*, coverage):
+    """coverage(y, mean, sd, num_sd) -> fraction of y inside mean +- num_sd * sd."""
+    rng = fresh_rng()
+    y, mean = rng.normal(size=400), rng.normal(size=400)
+    sd = rng.uniform(0.2, 2.0, size=400)
+    for num_sd in (1.0, 2.0):
+        expected = np.mean(np.abs(y - mean) <= num_sd * sd)
+        expect_close(f"coverage(y, mean, sd, num_sd={num_sd:g})", coverage(y, mean, sd, num_sd), expected, atol=1e-9)

@@ -1,0 +1,134 @@
+"""Lab 10 questions: a VAE from scratch (reparameterised sample, BCE, analytic KL, GradientTape step)."""
+
+import numpy as np
+
+from cs109b_bayes.grading import CheckFailed, expect_close, expect_true, fresh_rng, question
+
+__all__ = []
+
+
+def _np(value, what):
+    if value is None or value is Ellipsis:
+        raise CheckFailed(f"{what} returned {value!r}: not answered yet")
+    return np.asarray(getattr(value, "numpy", lambda: value)(), dtype=float)
+
+
+def _bce_reference(x, logits):
+    """Binary cross-entropy of Bernoulli(sigmoid(logits)) summed over pixels (stable numpy)."""
+    return np.sum(np.logaddexp(0.0, logits) - x * logits, axis=-1)
+
+
+def _kl_reference(z_mean, z_log_var):
+    return 0.5 * np.sum(np.exp(z_log_var) + z_mean**2 - 1.0 - z_log_var, axis=-1)
+
+
+@question("lab10.reparameterize",
+          hint="z = z_mean + exp(z_log_var / 2) * epsilon: the standard deviation is exp of HALF the "
+               "log-variance. Use TensorFlow ops (tf.exp) so gradients flow to z_mean and z_log_var.")
+def _reparameterize(*, reparameterize):
+    import tensorflow as tf
+
+    rng = fresh_rng()
+    n, d = rng.integers(3, 9), rng.integers(2, 5)
+    z_mean = rng.normal(size=(n, d)).astype(np.float32)
+    z_log_var = rng.normal(scale=1.5, size=(n, d)).astype(np.float32)
+    eps = rng.normal(size=(n, d)).astype(np.float32)
+    expected = z_mean + np.exp(0.5 * z_log_var) * eps
+    mean_t, log_var_t = tf.constant(z_mean), tf.constant(z_log_var)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([mean_t, log_var_t])
+        z = reparameterize(mean_t, log_var_t, tf.constant(eps))
+        total = tf.reduce_sum(tf.convert_to_tensor(z, tf.float32)) if z is not None and z is not Ellipsis else None
+    got = _np(z, "reparameterize(z_mean, z_log_var, epsilon)")
+    expect_close("reparameterize(z_mean, z_log_var, epsilon)", got, expected, rtol=1e-4, atol=1e-5)
+    grad_log_var = tape.gradient(total, log_var_t)
+    expect_true(grad_log_var is not None and tape.gradient(total, mean_t) is not None,
+                "no gradient flows from z back to z_mean and z_log_var: build z with TensorFlow ops, not numpy")
+    expect_close("d sum(z) / d z_log_var", grad_log_var, 0.5 * np.exp(0.5 * z_log_var) * eps, rtol=1e-4, atol=1e-5)
+
+
+@question("lab10.reconstruction_loss",
+          hint="Per example, sum over the pixels of the binary cross-entropy "
+               "-[x log p + (1 - x) log(1 - p)] with p = sigmoid(logits) applied ONCE "
+               "(tf.nn.sigmoid_cross_entropy_with_logits does this stably); do not average over pixels.")
+def _reconstruction_loss(*, reconstruction_loss):
+    import tensorflow as tf
+
+    rng = fresh_rng()
+    n, pixels = rng.integers(3, 9), rng.integers(20, 60)
+    x = (rng.random((n, pixels)) < 0.3).astype(np.float32)
+    logits = rng.normal(scale=3.0, size=(n, pixels)).astype(np.float32)
+    got = _np(reconstruction_loss(tf.constant(x), tf.constant(logits)), "reconstruction_loss(x, logits)")
+    expect_true(got.shape == (n,), f"reconstruction_loss(x, logits) should give one value per example, "
+                                   f"shape ({n},), got shape {got.shape}")
+    expect_close("reconstruction_loss(x, logits)", got, _bce_reference(x, logits), rtol=1e-4, atol=1e-3)
+
+
+@question("lab10.kl_divergence",
+          hint="KL(N(mu, sigma^2) || N(0, 1)) = 1/2 (sigma^2 + mu^2 - 1 - log sigma^2) per latent "
+               "dimension, with sigma^2 = exp(z_log_var); sum over the latent dimensions, one value per example.")
+def _kl_divergence(*, kl_divergence):
+    import tensorflow as tf
+    import tensorflow_probability as tfp
+
+    rng = fresh_rng()
+    n, d = rng.integers(3, 9), rng.integers(2, 6)
+    z_mean = rng.normal(scale=2.0, size=(n, d)).astype(np.float32)
+    z_log_var = rng.normal(scale=1.0, size=(n, d)).astype(np.float32)
+    got = _np(kl_divergence(tf.constant(z_mean), tf.constant(z_log_var)), "kl_divergence(z_mean, z_log_var)")
+    expect_true(got.shape == (n,), f"kl_divergence should give one value per example, shape ({n},), got {got.shape}")
+    expected = _kl_reference(z_mean.astype(float), z_log_var.astype(float))
+    tfd = tfp.distributions
+    q = tfd.Independent(tfd.Normal(z_mean, np.exp(0.5 * z_log_var)), 1)
+    p = tfd.Independent(tfd.Normal(np.zeros_like(z_mean), np.ones_like(z_mean)), 1)
+    np.testing.assert_allclose(tfd.kl_divergence(q, p).numpy(), expected, rtol=1e-4)  # the reference itself
+    expect_close("kl_divergence(z_mean, z_log_var)", got, expected, rtol=1e-4, atol=1e-4)
+
+
+def _reference_step(x, eps, encoder, decoder, optimizer):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        z_mean, z_log_var = encoder(x, training=True)
+        z = z_mean + tf.exp(0.5 * z_log_var) * eps
+        logits = decoder(z, training=True)
+        reconstruction = tf.reduce_sum(tf.nn.softplus(logits) - x * logits, axis=-1)
+        kl = 0.5 * tf.reduce_sum(tf.exp(z_log_var) + z_mean**2 - 1.0 - z_log_var, axis=-1)
+        loss = tf.reduce_mean(reconstruction + kl)
+    variables = encoder.trainable_variables + decoder.trainable_variables
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    return loss, tf.reduce_mean(reconstruction), tf.reduce_mean(kl)
+
+
+@question("lab10.train_step",
+          hint="Inside tf.GradientTape: encode, reparameterise with the given epsilon, decode to logits, "
+               "loss = mean over the batch of (reconstruction_loss + kl_divergence); then take the gradient "
+               "with respect to encoder.trainable_variables + decoder.trainable_variables and "
+               "optimizer.apply_gradients. Return (loss, mean reconstruction, mean KL).")
+def _train_step(*, train_step):
+    import tensorflow as tf
+    import tf_keras
+
+    from cs109b_bayes import vae
+
+    rng = fresh_rng()
+    seed = int(rng.integers(0, 10_000))
+    pixels, batch = 24, int(rng.integers(4, 9))
+    models = []
+    for _ in range(2):  # two identical copies: the student's and the reference
+        encoder = vae.build_encoder(input_dim=pixels, hidden_units=(8,), latent_dim=2, seed=seed)
+        decoder = vae.build_decoder(latent_dim=2, hidden_units=(8,), output_dim=pixels, seed=seed + 1)
+        models.append((encoder, decoder))
+    x = tf.constant((rng.random((batch, pixels)) < 0.4).astype(np.float32))
+    eps = tf.constant(rng.normal(size=(batch, 2)).astype(np.float32))
+    (encoder, decoder), (ref_encoder, ref_decoder) = models
+    out = train_step(x, eps, encoder, decoder, tf_keras.optimizers.SGD(learning_rate=0.05))
+    expected = _reference_step(x, eps, ref_encoder, ref_decoder, tf_keras.optimizers.SGD(learning_rate=0.05))
+    if out is None or out is Ellipsis or not isinstance(out, (tuple, list)) or len(out) != 3:
+        raise CheckFailed(f"train_step should return (loss, reconstruction, kl), got {out!r}")
+    for name, got, ref in zip(("loss", "mean reconstruction", "mean KL"), out, expected):
+        expect_close(f"train_step(...) {name}", got, ref.numpy(), rtol=1e-4, atol=1e-4)
+    for part, mine, ref in (("encoder", encoder, ref_encoder), ("decoder", decoder, ref_decoder)):
+        for var, ref_var in zip(mine.trainable_variables, ref.trainable_variables):
+            expect_close(f"{part} variable {var.name} after one SGD step", var.numpy(), ref_var.numpy(),
+                         rtol=1e-4, atol=1e-5)

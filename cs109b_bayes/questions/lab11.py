@@ -1,0 +1,54 @@
+"""Lab 11 questions: AE vs VAE (distance of a latent cloud from the prior, interpolation)."""
+
+import numpy as np
+
+from cs109b_bayes.grading import CheckFailed, expect_close, expect_true, fresh_rng, question
+
+__all__ = []
+
+
+def _np(value, what):
+    if value is None or value is Ellipsis:
+        raise CheckFailed(f"{what} returned {value!r}: not answered yet")
+    return np.asarray(getattr(value, "numpy", lambda: value)(), dtype=float)
+
+
+@question("lab11.gaussian_fit_kl",
+          hint="Fit a Gaussian to the codes: m = mean over rows, S = covariance with divisor n "
+               "(np.cov(codes.T, bias=True)). Then KL(N(m, S) || N(0, I)) = "
+               "1/2 (trace(S) + m.m - d - log det S).")
+def _gaussian_fit_kl(*, gaussian_fit_kl):
+    import tensorflow_probability as tfp
+
+    rng = fresh_rng()
+    n, d = int(rng.integers(200, 800)), int(rng.integers(2, 4))
+    rho = rng.uniform(0.5, 0.8) * rng.choice([-1.0, 1.0]) if d == 2 else rng.uniform(0.5, 0.8)
+    correlation = np.full((d, d), rho) + (1.0 - rho) * np.eye(d)   # strongly correlated codes
+    sds = rng.uniform(0.3, 3.0, size=d)
+    while abs(np.linalg.slogdet(correlation * np.outer(sds, sds))[1]) < 1.0:  # make every term matter
+        sds = rng.uniform(0.3, 3.0, size=d)
+    chol = np.linalg.cholesky(correlation * np.outer(sds, sds))
+    codes = rng.normal(size=(n, d)) @ chol.T + rng.normal(scale=1.0, size=d)
+    m = codes.mean(axis=0)
+    s = np.cov(codes.T, bias=True)
+    tfd = tfp.distributions
+    expected = tfd.kl_divergence(
+        tfd.MultivariateNormalTriL(m, np.linalg.cholesky(s)),
+        tfd.MultivariateNormalDiag(np.zeros(d), np.ones(d)),
+    ).numpy()
+    got = _np(gaussian_fit_kl(codes), "gaussian_fit_kl(codes)")
+    expect_true(got.size == 1, f"gaussian_fit_kl should return one number, got shape {got.shape}")
+    expect_close("gaussian_fit_kl(codes)", got.reshape(()), expected, rtol=2e-3, atol=1e-4)
+
+
+@question("lab11.interpolate",
+          hint="Return num_points codes on the straight line from z_start to z_end, both ends included: "
+               "z_start + t (z_end - z_start) for t = linspace(0, 1, num_points); shape [num_points, d].")
+def _interpolate(*, interpolate):
+    rng = fresh_rng()
+    d, num = int(rng.integers(2, 5)), int(rng.integers(5, 12))
+    start, end = rng.normal(scale=2.0, size=d), rng.normal(scale=2.0, size=d)
+    t = np.linspace(0.0, 1.0, num)[:, None]
+    got = _np(interpolate(start, end, num), "interpolate(z_start, z_end, num_points)")
+    expect_true(got.shape == (num, d), f"interpolate should return shape ({num}, {d}), got {got.shape}")
+    expect_close("interpolate(z_start, z_end, num_points)", got, start + t * (end - start), rtol=1e-5, atol=1e-6)

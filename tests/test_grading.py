@@ -102,6 +102,9 @@ def test_expect_close_messages():
         expect_close("x", 3.0, 2.0)
     with pytest.raises(CheckFailed, match="shape"):
         expect_close("x", [1.0, 2.0, 3.0], [1.0, 2.0])
+    with pytest.raises(CheckFailed, match="shape"):
+        expect_close("x", 1.0, [1.0, 1.0])          # a scalar is not an array of equal values
+    expect_close("x", [[1.0], [2.0]], [1.0, 2.0])   # singleton axes are forgiven
     with pytest.raises(CheckFailed, match="number or array"):
         expect_close("x", "abc", 1.0)
     with pytest.raises(CheckFailed, match="not answered"):

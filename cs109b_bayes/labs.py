@@ -303,6 +303,10 @@ def _read_check_log(path):
 def run_notebook(notebook, *, out_path, env, timeout=600, allow_errors=False):
     """Execute `notebook` in a fresh kernel with extra environment variables.
 
+    The executed notebook is written to `out_path`; the kernel process's own log
+    (start-up warnings, a crash's last words) goes to `out_path` with the suffix
+    `.kernel.log`, so it does not clutter the progress lines.
+
     Returns:
         `(error, checks, seconds)`: the error text ("" if none), the check
         outcomes logged by `cb.check` (list of dicts), and wall seconds.
@@ -323,8 +327,10 @@ def run_notebook(notebook, *, out_path, env, timeout=600, allow_errors=False):
             resources={"metadata": {"path": str(out_path.parent)}},
         )
         error, start = "", time.perf_counter()
+        kernel_log = out_path.with_suffix(".kernel.log")  # the kernel process's own warnings
         try:
-            client.execute(env=kernel_env)
+            with open(kernel_log, "w", encoding="utf-8") as log:
+                client.execute(env=kernel_env, stderr=log)
         except CellExecutionError as err:
             error = _last_error_line(str(err))
         except (CellTimeoutError, DeadKernelError, TimeoutError) as err:

@@ -29,6 +29,7 @@ __all__ = [
     "CheckFailed",
     "CheckResult",
     "check",
+    "expect_answered",
     "expect_close",
     "expect_true",
     "fresh_rng",
@@ -252,8 +253,7 @@ def expect_close(what, got, expected, *, rtol=1e-5, atol=1e-8):
     ```
     """
     expected = np.asarray(expected, dtype=float)
-    if got is Ellipsis or got is None:
-        raise CheckFailed(f"{what} returned {got!r}: not answered yet")
+    expect_answered(what, got)
     try:
         got_array = np.asarray(getattr(got, "numpy", lambda: got)(), dtype=float)
     except (TypeError, ValueError):
@@ -268,6 +268,21 @@ def expect_close(what, got, expected, *, rtol=1e-5, atol=1e-8):
             f"{what}: expected {_fmt(expected)}, got {_fmt(got_array)}"
             + (f" (first mismatch at flat index {bad})" if expected.size > 1 else "")
         )
+
+
+def expect_answered(what, value):
+    """Return `value`, or raise `CheckFailed` if it is still a blank (`None` or `...`).
+
+    #### Examples
+
+    ```python
+    from cs109b_bayes.grading import expect_answered
+    got = expect_answered("log_posterior(w)", log_posterior(w))
+    ```
+    """
+    if value is None or value is Ellipsis:
+        raise CheckFailed(f"{what} returned {value!r}: not answered yet")
+    return value
 
 
 def expect_true(condition, message):

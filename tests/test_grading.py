@@ -111,3 +111,10 @@ def test_expect_close_messages():
         expect_close("x", None, 1.0)
     with pytest.raises(CheckFailed, match="too big"):
         expect_true(False, "too big")
+
+
+def test_expect_answered():
+    assert grading.expect_answered("f(x)", 3.0) == 3.0
+    for blank in (None, ...):
+        with pytest.raises(CheckFailed, match="not answered"):
+            grading.expect_answered("f(x)", blank)

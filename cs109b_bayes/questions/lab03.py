@@ -7,17 +7,11 @@ inputs are fresh random weights with a chain axis, as `cb.metropolis` passes the
 import numpy as np
 
 from cs109b_bayes import data, models
-from cs109b_bayes.grading import CheckFailed, expect_close, expect_true, fresh_rng, question
+from cs109b_bayes.grading import CheckFailed, expect_answered, expect_close, expect_true, fresh_rng, question
 
 __all__ = []
 
 PRIOR_SD = models.GAP5_PRIOR_SD
-
-
-def _answered(what, value):
-    if value is None or value is Ellipsis:
-        raise CheckFailed(f"{what} returned {value!r}: not answered yet")
-    return value
 
 
 def _random_weights(rng, num_chains):
@@ -34,7 +28,7 @@ def _forward(*, sin_network):
     for num_chains in (1, 4):
         weights = _random_weights(rng, num_chains)
         expected = models.gap5_forward(x, **weights)
-        got = _answered("sin_network", sin_network(x, **weights))
+        got = expect_answered("sin_network", sin_network(x, **weights))
         expect_close(f"sin_network(x, ...) with {num_chains} chain(s) and {len(x)} inputs", got, expected,
                      rtol=1e-6, atol=1e-9)
 
@@ -47,8 +41,8 @@ def _log_posterior(*, log_posterior):
     reference = models.gap5_log_prob(gap.x, gap.y, noise_sd=gap.truth["sigma"], prior_sd=PRIOR_SD)
     num_chains = 6
     first, second = _random_weights(rng, num_chains), _random_weights(rng, num_chains)
-    got_first = np.asarray(_answered("log_posterior", log_posterior(**first)), dtype=float)
-    got_second = np.asarray(_answered("log_posterior", log_posterior(**second)), dtype=float)
+    got_first = np.asarray(expect_answered("log_posterior", log_posterior(**first)), dtype=float)
+    got_second = np.asarray(expect_answered("log_posterior", log_posterior(**second)), dtype=float)
     if got_first.shape != (num_chains,):
         raise CheckFailed(f"log_posterior with weights of shape ({num_chains},) should return one value per "
                           f"chain, shape ({num_chains},); got shape {got_first.shape} (sum over data points only)")
@@ -59,7 +53,7 @@ def _log_posterior(*, log_posterior):
 
 
 def _as_weights(what, value):
-    value = _answered(what, value)
+    value = expect_answered(what, value)
     if not isinstance(value, dict) or set(value) != set(models.GAP5_NAMES):
         raise CheckFailed(f"{what} should return a dict with the keys {list(models.GAP5_NAMES)}, got {value!r}")
     return {n: float(value[n]) for n in models.GAP5_NAMES}

@@ -8,17 +8,11 @@ function is compared with `models.posterior_predictive` on random draws.
 import numpy as np
 
 from cs109b_bayes import data, models
-from cs109b_bayes.grading import CheckFailed, expect_close, expect_true, fresh_rng, question
+from cs109b_bayes.grading import CheckFailed, expect_answered, expect_close, expect_true, fresh_rng, question
 
 __all__ = []
 
 PRIOR_SD = models.GAP5_PRIOR_SD
-
-
-def _answered(what, value):
-    if value is None or value is Ellipsis:
-        raise CheckFailed(f"{what} returned {value!r}: not answered yet")
-    return value
 
 
 def _value_and_gradients(fn, weights, what):
@@ -28,7 +22,7 @@ def _value_and_gradients(fn, weights, what):
     variables = {n: tf.constant(v, dtype=tf.float32) for n, v in weights.items()}
     with tf.GradientTape() as tape:
         tape.watch(list(variables.values()))
-        value = _answered(what, fn(**variables))
+        value = expect_answered(what, fn(**variables))
     if not tf.is_tensor(value):
         raise CheckFailed(f"{what} returned a {type(value).__name__}, not a TensorFlow tensor: use tf.sin, "
                           f"tf.reduce_sum, ... (numpy functions cut the gradient HMC needs)")
@@ -81,7 +75,7 @@ def _hack(*, make_hack_log_posterior):
     num_chains = 4
     for _ in range(2):
         w11, w12 = (float(v) for v in rng.normal(size=2) * 3.0)
-        fn = _answered("make_hack_log_posterior", make_hack_log_posterior(w11, w12))
+        fn = expect_answered("make_hack_log_posterior", make_hack_log_posterior(w11, w12))
         if not callable(fn):
             raise CheckFailed(f"make_hack_log_posterior(w11, w12) should return a function, got {type(fn).__name__}")
         reference = models.gap5_log_prob(gap.x, gap.y, noise_sd=gap.truth["sigma"], prior_sd=PRIOR_SD,
@@ -100,7 +94,7 @@ def _predictive(*, predictive_mean_sd):
              for n, m in zip(models.GAP5_NAMES, rng.normal(size=5) * 2.0)}
     x = np.sort(rng.uniform(-1.5, 1.5, size=int(rng.integers(10, 40))))
     noise_sd = float(rng.uniform(0.1, 0.5))
-    out = _answered("predictive_mean_sd", predictive_mean_sd(draws, x, noise_sd))
+    out = expect_answered("predictive_mean_sd", predictive_mean_sd(draws, x, noise_sd))
     if not (isinstance(out, tuple) and len(out) == 2):
         raise CheckFailed(f"predictive_mean_sd should return (mean, sd), got {type(out).__name__}")
     expected = models.posterior_predictive(draws, x, noise_sd=noise_sd)

@@ -32,6 +32,12 @@ passes and splits the predictive variance (law of total variance):
 `aleatoric^2 = mean_t sigma_t^2`, `epistemic^2 = var_t mu_t`,
 `total^2 = aleatoric^2 + epistemic^2`.
 
+**Seeds.** `predict`, `fit` (and `cb.variational.gradient_variance`) draw all
+the layers' noise with stateless ops (`tf.random.stateless_*`, TFP stateless
+seeds) from seeds derived from their `seed` argument: the same seed gives the
+same numbers whatever ran before in the process. A plain call `model(x)` uses
+TF's stateful random ops instead.
+
 #### References
 
 [1] Blundell, Cornebise, Kavukcuoglu, Wierstra. Weight uncertainty in neural
@@ -47,10 +53,13 @@ passes and splits the predictive variance (law of total variance):
     https://arxiv.org/abs/1612.01474
 """
 
+import contextlib
 import dataclasses
+import threading
 import time
 import warnings
 import weakref
+import zlib
 
 import numpy as np
 import tensorflow as tf
@@ -88,6 +97,77 @@ WEIGHT_NOISE_KINDS = ("reparameterization", "flipout", "local_reparameterization
 _MIN_SCALE = 1e-3
 
 
+# ---- stateless noise ----
+# The layers of this module draw their noise with stateless ops whenever they run inside
+# `_stateless_noise(seed)`: the k-th draw of a forward pass uses `fold_in(seed, k)`, so the
+# numbers depend on the seed and on the model only, never on TF's global seed, its op-seed
+# counters or what ran earlier in the process. `predict`, `fit` and
+# `cb.variational.gradient_variance` run every pass in such a block. Outside one (a plain
+# `model(x)`, Keras' `model.fit`) the layers fall back to TF's stateful random ops.
+_NOISE = threading.local()
+
+
+class _NoiseSeeds:
+    """Hands out the stateless seeds of one forward pass: `fold_in(seed, k)` for the k-th draw."""
+
+    def __init__(self, seed):
+        self.seed = tf.convert_to_tensor(seed, tf.int32)
+        self.count = 0
+
+    def next(self):
+        draw = tf.random.experimental.stateless_fold_in(self.seed, self.count)
+        self.count += 1
+        return draw
+
+
+@contextlib.contextmanager
+def _stateless_noise(seed):
+    """Inside the block the noise of this module's layers is stateless, seeded by `seed` (an int32[2] tensor)."""
+    stack = _NOISE.__dict__.setdefault("stack", [])
+    stack.append(_NoiseSeeds(seed))
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def _next_noise_seed():
+    """The next stateless seed (int32[2]) inside `_stateless_noise`, else None (stateful sampling)."""
+    stack = getattr(_NOISE, "stack", None)
+    return stack[-1].next() if stack else None
+
+
+def _seed_pair(seed, purpose):
+    """A stateless int32[2] seed from an int `seed` and a `purpose` string (different purposes, independent noise)."""
+    state = np.random.SeedSequence([int(seed) % 2**64, zlib.crc32(purpose.encode())]).generate_state(2)
+    return tf.constant(state.view(np.int32))
+
+
+def _sample(distribution):
+    """`distribution.sample()`, stateless inside `_stateless_noise` (the layers' `*_posterior_tensor_fn`)."""
+    return distribution.sample(seed=_next_noise_seed())
+
+
+class _DenseFlipout(tfp.layers.DenseFlipout):
+    """TFP's layer whose random signs are stateless inside `_stateless_noise` (TFP draws them from op seeds)."""
+
+    def _apply_variational_kernel(self, inputs):
+        seed = _next_noise_seed()
+        if seed is None:
+            return super()._apply_variational_kernel(inputs)
+        posterior = self.kernel_posterior.distribution
+        self.kernel_posterior_affine = tfd.Normal(loc=tf.zeros_like(posterior.loc), scale=posterior.scale)
+        self.kernel_posterior_affine_tensor = self.kernel_posterior_tensor_fn(self.kernel_posterior_affine)
+        self.kernel_posterior_tensor = None
+        input_shape = tf.shape(inputs)
+        output_shape = tf.concat([input_shape[:-1], [self.units]], 0)
+        sign_seed, output_sign_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        sign_input = tfp.random.rademacher(input_shape, dtype=inputs.dtype, seed=sign_seed)
+        sign_output = tfp.random.rademacher(output_shape, dtype=inputs.dtype, seed=output_sign_seed)
+        perturbed = tf.matmul(inputs * sign_input, self.kernel_posterior_affine_tensor) * sign_output
+        return tf.matmul(inputs, posterior.loc) + perturbed
+
+
 class _DenseLocalReparameterization(tfp.layers.DenseLocalReparameterization):
     """TFP's layer with `sqrt(x^2 sigma^2 + 1e-12)`: its `sqrt(0)` (an all-zero ReLU row) has an inf gradient."""
 
@@ -103,7 +183,7 @@ class _DenseLocalReparameterization(tfp.layers.DenseLocalReparameterization):
 
 _LAYERS = {
     "reparameterization": tfp.layers.DenseReparameterization,
-    "flipout": tfp.layers.DenseFlipout,
+    "flipout": _DenseFlipout,
     "local_reparameterization": _DenseLocalReparameterization,
 }
 
@@ -155,7 +235,8 @@ class GaussianHiddenUnits(tf_keras.layers.Layer):
         units: number of hidden units.
         activation: applied after sampling. Default value: `"relu"`.
         kl_weight: weight of the KL term. Default value: 1.0 (the ELBO per example).
-        seed: int op seed of the noise (the global seed still applies). Default value: None.
+        seed: int op seed of the stateful noise outside `predict` / `fit` (the global seed still
+            applies); inside them the noise is stateless, seeded by their `seed`. Default value: None.
         initializer_seed: int seed of the Glorot initialiser of the dense map. Default value: None.
 
     #### Examples
@@ -186,7 +267,11 @@ class GaussianHiddenUnits(tf_keras.layers.Layer):
         params = self.moments(inputs)
         loc = params[..., : self.units]
         scale = _MIN_SCALE + tf.math.softplus(params[..., self.units:] - 2.0)
-        eps = tf.random.normal(tf.shape(loc), dtype=loc.dtype, seed=self.seed)
+        noise_seed = _next_noise_seed()
+        if noise_seed is None:
+            eps = tf.random.normal(tf.shape(loc), dtype=loc.dtype, seed=self.seed)
+        else:
+            eps = tf.random.stateless_normal(tf.shape(loc), seed=noise_seed, dtype=loc.dtype)
         kl = 0.5 * (tf.square(loc) + tf.square(scale) - 1.0) - tf.math.log(scale)
         self.add_loss(self.kl_weight * tf.reduce_mean(tf.reduce_sum(kl, axis=-1)))
         return self.activation(loc + scale * eps)
@@ -206,7 +291,10 @@ class _AlwaysDropout(tf_keras.layers.Layer):
         self.rate = float(rate)
 
     def call(self, inputs):
-        return tf.nn.dropout(inputs, rate=self.rate)
+        seed = _next_noise_seed()
+        if seed is None:
+            return tf.nn.dropout(inputs, rate=self.rate)
+        return tf.nn.experimental.stateless_dropout(inputs, rate=self.rate, seed=seed)
 
 
 def negative_log_likelihood(y, distribution):
@@ -246,8 +334,12 @@ def build_regressor(kind, *, num_train, seed, input_dim=1, hidden_units=(32, 32)
     Args:
         kind: one of `cb.bnn.KINDS`.
         num_train: N, the number of training examples (scales the KL).
-        seed: int; seeds the weight initialisers and the layers' noise through
-            `tf_keras.utils.set_random_seed(seed)`. Recorded as `model.bnn_seed`.
+        seed: int; seeds the weight initialisers (each its own seed derived from
+            `seed`). Recorded as `model.bnn_seed`. The noise of `predict`, `fit`
+            and `cb.variational.gradient_variance` is stateless and seeded by their
+            own `seed`; only for plain calls `model(x)` outside them, which use TF's
+            stateful ops, does this also call `tf_keras.utils.set_random_seed(seed)`
+            (best effort: those draws depend on what ran before).
         input_dim: number of input features. Default value: 1.
         hidden_units: widths of the hidden layers. Default value: (32, 32).
         activation: hidden activation. Default value: `"relu"`.
@@ -309,7 +401,7 @@ def build_regressor(kind, *, num_train, seed, input_dim=1, hidden_units=(32, 32)
 
 def _build(kind, num_train, seed, input_dim, hidden_units, activation, prior_sd, dropout_rate, num_members,
            hidden_kl_weight, learning_rate):
-    tf_keras.utils.set_random_seed(int(seed))
+    tf_keras.utils.set_random_seed(int(seed))   # for plain `model(x)` calls only; see `_stateless_noise`
     seeds = iter(np.random.SeedSequence(int(seed)).generate_state(1000).astype(int) // 2)
     inputs = tf_keras.Input(shape=(input_dim,), name="x")
     if kind in WEIGHT_NOISE_KINDS:
@@ -319,7 +411,8 @@ def _build(kind, num_train, seed, input_dim, hidden_units, activation, prior_sd,
         def dense(units, act, name):
             return layer_cls(
                 units, activation=act, name=name,
-                kernel_posterior_fn=_posterior_fn(seeds),
+                kernel_posterior_fn=_posterior_fn(seeds), kernel_posterior_tensor_fn=_sample,
+                bias_posterior_tensor_fn=_sample,
                 kernel_prior_fn=_prior_fn(prior_sd), kernel_divergence_fn=divergence,
                 bias_posterior_fn=tfp.layers.default_mean_field_normal_fn(
                     is_singular=True, loc_initializer=tf_keras.initializers.RandomNormal(stddev=0.1, seed=next(seeds))),
@@ -350,11 +443,11 @@ def _build(kind, num_train, seed, input_dim, hidden_units, activation, prior_sd,
         scales = tf_keras.layers.Concatenate(name="member_scales")([p[:, 1:] for p in params])
         both = tf_keras.layers.Concatenate(name="member_params")([locs, scales])
         outputs = tfp.layers.DistributionLambda(
-            lambda t: _normal_head(t, num_members), name="normal")(both)
+            lambda t: _normal_head(t, num_members), convert_to_tensor_fn=_sample, name="normal")(both)
         loss = negative_log_likelihood
     else:
         params = dense(2, None, "mu_and_raw_sigma")(body(inputs))
-        outputs = tfp.layers.DistributionLambda(_normal_head, name="normal")(params)
+        outputs = tfp.layers.DistributionLambda(_normal_head, convert_to_tensor_fn=_sample, name="normal")(params)
         loss = negative_log_likelihood
     model = tf_keras.Model(inputs, outputs, name=f"{kind}_regressor")
     model.compile(optimizer=tf_keras.optimizers.Adam(learning_rate), loss=loss)
@@ -386,27 +479,28 @@ def _kind(model):
 _FORWARD = weakref.WeakKeyDictionary()
 
 
-def _forward_passes(model, seed):
-    """A compiled `(x, T) -> (loc [T, n, k], scale [T, n, k])` for `model`, traced once per model and seed.
+def _forward_passes(model):
+    """A compiled `(x, T, seed) -> (loc [T, n, k], scale [T, n, k])` for `model`, traced once per model.
 
-    The layers draw their noise with stateful random ops, whose op seeds are
-    fixed when the function is traced; tracing under `set_random_seed(seed)`
-    makes different seeds give different draws and the same seed the same ones.
+    Pass t runs under `_stateless_noise(fold_in(seed, t))`: its noise is a
+    function of the int32[2] `seed` and t only, so the same seed gives the same
+    draws whatever ran before (and a new seed needs no retracing).
     """
-    per_seed = _FORWARD.setdefault(model, {})
-    if seed not in per_seed:
-        signature = [tf.TensorSpec([None, int(model.input_shape[-1])], tf.float32), tf.TensorSpec([], tf.int32)]
+    if model not in _FORWARD:
+        signature = [tf.TensorSpec([None, int(model.input_shape[-1])], tf.float32), tf.TensorSpec([], tf.int32),
+                     tf.TensorSpec([2], tf.int32)]
 
         @tf.function(input_signature=signature)
-        def passes(inputs, num_samples):
-            def one_pass(_):
-                output = model(inputs)
+        def passes(inputs, num_samples, seed):
+            def one_pass(t):
+                with _stateless_noise(tf.random.experimental.stateless_fold_in(seed, t)):
+                    output = model(inputs)
                 return output.loc, output.scale
 
             return tf.map_fn(one_pass, tf.range(num_samples), fn_output_signature=(tf.float32, tf.float32))
 
-        per_seed[seed] = passes
-    return per_seed[seed]
+        _FORWARD[model] = passes
+    return _FORWARD[model]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -443,7 +537,9 @@ def predict(model, x, *, num_samples=100, seed=0):
         model: a model from `build_regressor`.
         x: inputs, shape [n] (one feature) or [n, input_dim].
         num_samples: stochastic forward passes (T). Default value: 100.
-        seed: int seed of the passes (`tf_keras.utils.set_random_seed`). Default value: 0.
+        seed: int seed of the passes. The noise is drawn with stateless ops from seeds
+            derived from `seed` alone: the same seed gives the same numbers whatever ran
+            before, and TF's global seed is neither used nor changed. Default value: 0.
 
     Returns:
         A `Predictive` with arrays of shape [n].
@@ -464,7 +560,8 @@ def predict(model, x, *, num_samples=100, seed=0):
     num_samples = _check_int("num_samples", num_samples)
     kind = _kind(model)
     x = _as_inputs(x, model)
-    tf_keras.utils.set_random_seed(int(seed))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an int, got {seed!r}")
     if kind == "deterministic":
         mean = model(x).numpy()[:, 0]
         zeros = np.zeros_like(mean)
@@ -472,8 +569,9 @@ def predict(model, x, *, num_samples=100, seed=0):
     if kind in ("output_only", "ensemble"):
         num_samples = 1
     with quiet_retracing_warnings():
-        passes = _forward_passes(model, int(seed))
-        locs, scales = (t.numpy() for t in passes(tf.constant(x), tf.constant(num_samples)))
+        passes = _forward_passes(model)
+        locs, scales = (t.numpy() for t in passes(tf.constant(x), tf.constant(num_samples),
+                                                  _seed_pair(seed, "predict")))
     if kind == "ensemble":
         locs, scales = np.moveaxis(locs[0], 1, 0), np.moveaxis(scales[0], 1, 0)
     else:
@@ -507,8 +605,9 @@ def fit(model, x, y, *, epochs, seed, batch_size=32, verbose=False):
     """Train a `build_regressor` model by minibatch Adam on `NLL + KL / N`; record both terms.
 
     Minibatches are reshuffled each epoch with a numpy generator seeded by
-    `seed`; the layers' noise is seeded by `tf_keras.utils.set_random_seed(seed)`.
-    The step is compiled with `tf.function`.
+    `seed`; the layers' noise of step s is drawn with stateless ops seeded by
+    `fold_in(seed_pair(seed), s)`, so the same seed (and starting weights) gives
+    the same run whatever ran before. The step is compiled with `tf.function`.
 
     Args:
         model: a model from `build_regressor` (its compiled Adam optimizer is used).
@@ -540,14 +639,17 @@ def fit(model, x, y, *, epochs, seed, batch_size=32, verbose=False):
     y = np.asarray(y, dtype=np.float32).reshape(-1, 1)
     if len(y) != len(x) or not np.all(np.isfinite(y)):
         raise ValueError(f"y must be finite with one target per input: {len(y)} targets for {len(x)} inputs")
-    tf_keras.utils.set_random_seed(int(seed))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an int, got {seed!r}")
     rng = np.random.default_rng(seed)
+    base_seed = _seed_pair(seed, "fit")
     optimizer = model.optimizer
     optimizer.build(model.trainable_variables)
 
     @tf.function
-    def step(xb, yb):
-        with tf.GradientTape() as tape:
+    def step(xb, yb, step_index):
+        with tf.GradientTape() as tape, _stateless_noise(tf.random.experimental.stateless_fold_in(base_seed,
+                                                                                                step_index)):
             output = model(xb, training=True)
             if kind == "deterministic":
                 nll = tf.reduce_mean(tf.square(output - yb))
@@ -560,6 +662,7 @@ def fit(model, x, y, *, epochs, seed, batch_size=32, verbose=False):
         return nll, kl
 
     n = len(x)
+    step_index = 0
     history = {"nll": [], "kl": [], "seconds": []}
     for epoch in range(epochs):
         start = time.perf_counter()
@@ -567,7 +670,8 @@ def fit(model, x, y, *, epochs, seed, batch_size=32, verbose=False):
         nll_sum = kl_sum = 0.0
         for begin in range(0, n, batch_size):
             idx = order[begin:begin + batch_size]
-            nll, kl = step(x[idx], y[idx])
+            nll, kl = step(x[idx], y[idx], tf.constant(step_index, tf.int32))
+            step_index += 1
             nll_sum += float(nll) * len(idx)
             kl_sum += float(kl) * len(idx)
         history["nll"].append(nll_sum / n)

@@ -455,7 +455,10 @@ def gradient_variance(model, x, y, *, num_draws=100, seed, variables=None, loss_
         x: the minibatch inputs, shape [B, input_dim] (or [B] for one feature).
         y: the minibatch targets, shape [B] or [B, 1].
         num_draws: noise draws (>= 2). Default value: 100.
-        seed: int seed (`tf_keras.utils.set_random_seed`).
+        seed: int seed. Draw d of a `cb.bnn` model's layers is stateless, seeded by
+            `fold_in(seed_pair(seed), d)`: the same seed gives the same draws whatever ran
+            before. Other layers' stateful ops are seeded (best effort, order-dependent) by
+            `tf_keras.utils.set_random_seed(seed)`.
         variables: the variables whose gradient is measured. Default value: all
             trainable variables of the model.
         loss_fn: `loss_fn(model, x, y) -> scalar` to use instead of the default.
@@ -498,13 +501,17 @@ def gradient_variance(model, x, y, *, num_draws=100, seed, variables=None, loss_
     variables = list(model.trainable_variables if variables is None else variables)
     if not variables:
         raise ValueError("there are no variables to measure")
-    tf_keras.utils.set_random_seed(seed)
+    from cs109b_bayes import bnn  # noqa: PLC0415  (bnn imports this module)
+
+    tf_keras.utils.set_random_seed(seed)   # for stateful layers not from cb.bnn only
     inputs, targets = tf.constant(x), tf.constant(y)
+    base_seed = bnn._seed_pair(seed, "gradient_variance")
 
     @tf.function
     def gradients():
-        def one_draw(_):
-            with tf.GradientTape() as tape:
+        def one_draw(draw):
+            noise_seed = tf.random.experimental.stateless_fold_in(base_seed, draw)
+            with tf.GradientTape() as tape, bnn._stateless_noise(noise_seed):
                 loss = loss_fn(model, inputs, targets)
             grads = tape.gradient(loss, variables)
             return [tf.zeros_like(v) * np.nan if g is None else tf.convert_to_tensor(g)

@@ -107,6 +107,48 @@ def test_same_seed_same_weights_and_predictions():
     assert not np.array_equal(w[4], w[8])
 
 
+NOISY_KINDS = ("reparameterization", "flipout", "local_reparameterization", "stochastic_hidden", "mc_dropout")
+
+
+def _fresh(kind):
+    return bnn.build_regressor(kind, num_train=N, hidden_units=HIDDEN, seed=7)
+
+
+def _fit_and_gradient_variance(model):
+    history = bnn.fit(model, X, Y, epochs=1, batch_size=32, seed=1)
+    return history.loss, cb.variational.gradient_variance(model, X[:16], Y[:16], num_draws=4, seed=2).mean_variance
+
+
+def _unrelated_randomness():
+    """Stateful TF randomness, global-seed changes and other models: none of it may shift a seeded run."""
+    tf.random.set_seed(99)
+    tf.random.normal([3])
+    tf.function(lambda: tf.random.uniform([2]))()
+    tf_keras.utils.set_random_seed(123)
+    other = bnn.build_regressor("flipout", num_train=N, hidden_units=HIDDEN, seed=8)
+    bnn.fit(other, X, Y, epochs=1, batch_size=N, seed=5)
+    bnn.predict(other, X, num_samples=4, seed=3)
+    other(X[:, None])
+
+
+def test_seeded_predict_fit_and_gradient_variance_do_not_depend_on_what_ran_before():
+    reference = {kind: bnn.predict(_fresh(kind), X, num_samples=5, seed=3) for kind in NOISY_KINDS}
+    reference_training = _fit_and_gradient_variance(_fresh("flipout"))
+    _unrelated_randomness()
+    for kind in reversed(NOISY_KINDS):      # another order, new traces, another global seed
+        model = _fresh(kind)
+        pred = bnn.predict(model, X, num_samples=5, seed=3)
+        np.testing.assert_array_equal(pred.mean, reference[kind].mean, err_msg=kind)
+        np.testing.assert_array_equal(pred.epistemic_sd, reference[kind].epistemic_sd, err_msg=kind)
+        for _ in range(3):                  # passes run in parallel loop iterations: no race for the draws
+            np.testing.assert_array_equal(bnn.predict(model, X, num_samples=5, seed=3).mean, pred.mean, err_msg=kind)
+        other_seed = bnn.predict(model, X, num_samples=5, seed=4)
+        assert not np.array_equal(other_seed.epistemic_sd, pred.epistemic_sd), kind
+    loss, variance = _fit_and_gradient_variance(_fresh("flipout"))
+    np.testing.assert_array_equal(loss, reference_training[0])
+    assert variance == reference_training[1]
+
+
 # ---- predict ----
 def test_predict_decomposition(models):
     for kind, model in models.items():

@@ -29,6 +29,7 @@ __all__ = [
     "CheckFailed",
     "CheckResult",
     "check",
+    "answer_array",
     "expect_answered",
     "expect_close",
     "expect_true",
@@ -283,6 +284,23 @@ def expect_answered(what, value):
     if value is None or value is Ellipsis:
         raise CheckFailed(f"{what} returned {value!r}: not answered yet")
     return value
+
+
+def answer_array(what, value):
+    """The answer as a float numpy array (TensorFlow tensors included); blanks fail.
+
+    Raises:
+        CheckFailed: if the answer is still a blank (`None` or `...`).
+
+    #### Examples
+
+    ```python
+    from cs109b_bayes.grading import answer_array
+    z = answer_array("reparameterize(...)", reparameterize(mu, log_var, eps))
+    ```
+    """
+    value = expect_answered(what, value)
+    return np.asarray(getattr(value, "numpy", lambda: value)(), dtype=float)
 
 
 def expect_true(condition, message):

@@ -118,3 +118,13 @@ def test_expect_answered():
     for blank in (None, ...):
         with pytest.raises(CheckFailed, match="not answered"):
             grading.expect_answered("f(x)", blank)
+
+
+def test_answer_array():
+    import tensorflow as tf
+
+    np.testing.assert_array_equal(grading.answer_array("f(x)", tf.constant([1.0, 2.0])), [1.0, 2.0])
+    assert grading.answer_array("f(x)", 3).dtype == float
+    for blank in (None, ...):
+        with pytest.raises(CheckFailed, match="f\\(x\\) returned .*not answered"):
+            grading.answer_array("f(x)", blank)

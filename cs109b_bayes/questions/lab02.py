@@ -9,7 +9,7 @@ from scipy import stats
 
 from cs109b_bayes import data, models
 from cs109b_bayes.diagnostics import MCMCResult, effective_sample_size, mcse_mean
-from cs109b_bayes.grading import CheckFailed, expect_close, expect_true, fresh_rng, question
+from cs109b_bayes.grading import CheckFailed, expect_answered, expect_close, expect_true, fresh_rng, question
 
 __all__ = []
 
@@ -27,10 +27,7 @@ def _random_regression(rng, n=None):
 
 
 def _call(what, fn, *args):
-    value = fn(*args)
-    if value is None or value is Ellipsis:
-        raise CheckFailed(f"{what} returned {value!r}: not answered yet")
-    return value
+    return expect_answered(what, fn(*args))
 
 
 @question("lab02.log_prior", hint="Independent Gaussians: norm.logpdf(beta0, 0, prior_sd) + "
@@ -95,8 +92,7 @@ def _metropolis_step(*, metropolis_step):
         moved, steps = 0, []
         for _ in range(num_trials):
             out = metropolis_step(current.copy(), log_posterior, scale, rng)
-            if out is None or out is Ellipsis:
-                raise CheckFailed(f"metropolis_step returned {out!r}: not answered yet")
+            expect_answered("metropolis_step", out)
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise CheckFailed(f"metropolis_step should return (new_beta, accepted), got {out!r}")
             new_beta, accepted = np.asarray(out[0], dtype=float), bool(out[1])
@@ -130,8 +126,7 @@ def _mcse_sd(draws):
 @question("lab02.posterior_summary", hint="Use your correct log_posterior with NOISE_SD = 3.26 and "
           "PRIOR_SD = 10, discard 30% burn-in, and run long enough for ESS >= 200.")
 def _posterior_summary(*, result):
-    if result is None or result is Ellipsis:
-        raise CheckFailed("result is not answered yet")
+    expect_answered("result", result)
     if not isinstance(result, MCMCResult):
         raise CheckFailed(f"result should be an MCMCResult (cb.MCMCResult.from_draws), got {type(result).__name__}")
     missing = {"beta0", "beta1"} - set(result.samples)

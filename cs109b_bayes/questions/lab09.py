@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from cs109b_bayes.grading import CheckFailed, expect_close, expect_true, fresh_rng, question
+from cs109b_bayes.grading import expect_answered, expect_close, expect_true, fresh_rng, question
 
 __all__ = []
 
@@ -19,8 +19,7 @@ def _sample_hidden(*, sample_hidden):
     seed = [int(s) for s in rng.integers(0, 2**31 - 1, size=2)]
     with tf.GradientTape() as tape:
         h = sample_hidden(loc, scale, seed)
-        if h is Ellipsis or h is None:
-            raise CheckFailed("sample_hidden returned nothing (... or None): not answered yet")
+        expect_answered("sample_hidden", h)
         total = tf.reduce_sum(h)
     h = np.asarray(h)
     expect_true(h.shape == (batch, units), f"sample_hidden should return shape {(batch, units)}, got {h.shape}")
@@ -52,6 +51,5 @@ def _hidden_kl(*, hidden_kl):
     loc, scale = rng.normal(size=(20, 5)), rng.uniform(0.1, 2.0, size=(20, 5))
     expected = np.mean(np.sum(0.5 * (loc**2 + scale**2 - 1.0) - np.log(scale), axis=1))
     got = hidden_kl(tf.constant(loc, tf.float32), tf.constant(scale, tf.float32))
-    if got is Ellipsis or got is None:
-        raise CheckFailed("hidden_kl returned nothing (... or None): not answered yet")
+    expect_answered("hidden_kl", got)
     expect_close("hidden_kl(loc, scale)", np.reshape(np.asarray(got), ()), expected, rtol=1e-4)

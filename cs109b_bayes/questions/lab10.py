@@ -2,15 +2,9 @@
 
 import numpy as np
 
-from cs109b_bayes.grading import CheckFailed, expect_close, expect_true, fresh_rng, question
+from cs109b_bayes.grading import answer_array, CheckFailed, expect_close, expect_true, fresh_rng, question
 
 __all__ = []
-
-
-def _np(value, what):
-    if value is None or value is Ellipsis:
-        raise CheckFailed(f"{what} returned {value!r}: not answered yet")
-    return np.asarray(getattr(value, "numpy", lambda: value)(), dtype=float)
 
 
 def _bce_reference(x, logits):
@@ -39,7 +33,7 @@ def _reparameterize(*, reparameterize):
         tape.watch([mean_t, log_var_t])
         z = reparameterize(mean_t, log_var_t, tf.constant(eps))
         total = tf.reduce_sum(tf.convert_to_tensor(z, tf.float32)) if z is not None and z is not Ellipsis else None
-    got = _np(z, "reparameterize(z_mean, z_log_var, epsilon)")
+    got = answer_array("reparameterize(z_mean, z_log_var, epsilon)", z)
     expect_close("reparameterize(z_mean, z_log_var, epsilon)", got, expected, rtol=1e-4, atol=1e-5)
     grad_log_var = tape.gradient(total, log_var_t)
     expect_true(grad_log_var is not None and tape.gradient(total, mean_t) is not None,
@@ -58,7 +52,7 @@ def _reconstruction_loss(*, reconstruction_loss):
     n, pixels = rng.integers(3, 9), rng.integers(20, 60)
     x = (rng.random((n, pixels)) < 0.3).astype(np.float32)
     logits = rng.normal(scale=3.0, size=(n, pixels)).astype(np.float32)
-    got = _np(reconstruction_loss(tf.constant(x), tf.constant(logits)), "reconstruction_loss(x, logits)")
+    got = answer_array("reconstruction_loss(x, logits)", reconstruction_loss(tf.constant(x), tf.constant(logits)))
     expect_true(got.shape == (n,), f"reconstruction_loss(x, logits) should give one value per example, "
                                    f"shape ({n},), got shape {got.shape}")
     expect_close("reconstruction_loss(x, logits)", got, _bce_reference(x, logits), rtol=1e-4, atol=1e-3)
@@ -75,7 +69,7 @@ def _kl_divergence(*, kl_divergence):
     n, d = rng.integers(3, 9), rng.integers(2, 6)
     z_mean = rng.normal(scale=2.0, size=(n, d)).astype(np.float32)
     z_log_var = rng.normal(scale=1.0, size=(n, d)).astype(np.float32)
-    got = _np(kl_divergence(tf.constant(z_mean), tf.constant(z_log_var)), "kl_divergence(z_mean, z_log_var)")
+    got = answer_array("kl_divergence(z_mean, z_log_var)", kl_divergence(tf.constant(z_mean), tf.constant(z_log_var)))
     expect_true(got.shape == (n,), f"kl_divergence should give one value per example, shape ({n},), got {got.shape}")
     expected = _kl_reference(z_mean.astype(float), z_log_var.astype(float))
     tfd = tfp.distributions

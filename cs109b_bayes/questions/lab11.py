@@ -2,15 +2,9 @@
 
 import numpy as np
 
-from cs109b_bayes.grading import CheckFailed, expect_close, expect_true, fresh_rng, question
+from cs109b_bayes.grading import answer_array, expect_close, expect_true, fresh_rng, question
 
 __all__ = []
-
-
-def _np(value, what):
-    if value is None or value is Ellipsis:
-        raise CheckFailed(f"{what} returned {value!r}: not answered yet")
-    return np.asarray(getattr(value, "numpy", lambda: value)(), dtype=float)
 
 
 @question("lab11.gaussian_fit_kl",
@@ -36,7 +30,7 @@ def _gaussian_fit_kl(*, gaussian_fit_kl):
         tfd.MultivariateNormalTriL(m, np.linalg.cholesky(s)),
         tfd.MultivariateNormalDiag(np.zeros(d), np.ones(d)),
     ).numpy()
-    got = _np(gaussian_fit_kl(codes), "gaussian_fit_kl(codes)")
+    got = answer_array("gaussian_fit_kl(codes)", gaussian_fit_kl(codes))
     expect_true(got.size == 1, f"gaussian_fit_kl should return one number, got shape {got.shape}")
     expect_close("gaussian_fit_kl(codes)", got.reshape(()), expected, rtol=2e-3, atol=1e-4)
 
@@ -49,6 +43,6 @@ def _interpolate(*, interpolate):
     d, num = int(rng.integers(2, 5)), int(rng.integers(5, 12))
     start, end = rng.normal(scale=2.0, size=d), rng.normal(scale=2.0, size=d)
     t = np.linspace(0.0, 1.0, num)[:, None]
-    got = _np(interpolate(start, end, num), "interpolate(z_start, z_end, num_points)")
+    got = answer_array("interpolate(z_start, z_end, num_points)", interpolate(start, end, num))
     expect_true(got.shape == (num, d), f"interpolate should return shape ({num}, {d}), got {got.shape}")
     expect_close("interpolate(z_start, z_end, num_points)", got, start + t * (end - start), rtol=1e-5, atol=1e-6)

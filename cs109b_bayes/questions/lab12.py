@@ -2,15 +2,9 @@
 
 import numpy as np
 
-from cs109b_bayes.grading import CheckFailed, expect_close, expect_true, fresh_rng, question
+from cs109b_bayes.grading import answer_array, expect_close, expect_true, fresh_rng, question
 
 __all__ = []
-
-
-def _np(value, what):
-    if value is None or value is Ellipsis:
-        raise CheckFailed(f"{what} returned {value!r}: not answered yet")
-    return np.asarray(getattr(value, "numpy", lambda: value)(), dtype=float)
 
 
 class _CountingEncoder:
@@ -38,7 +32,7 @@ def _encode_repeatedly(*, encode_repeatedly):
     weights = rng.normal(size=(pixels, d)).astype(np.float32)
     x = rng.random((n, pixels)).astype(np.float32)
     encoder = _CountingEncoder(weights)
-    got = _np(encode_repeatedly(encoder, x, passes), "encode_repeatedly(encoder, x, num_passes)")
+    got = answer_array("encode_repeatedly(encoder, x, num_passes)", encode_repeatedly(encoder, x, passes))
     expect_true(got.shape == (passes, n, d),
                 f"encode_repeatedly should return shape ({passes}, {n}, {d}), got {got.shape}")
     expect_true(encoder.calls == passes,
@@ -55,7 +49,7 @@ def _epistemic_spread(*, epistemic_spread):
     passes, n, d = int(rng.integers(5, 20)), int(rng.integers(3, 10)), int(rng.integers(2, 4))
     scales = rng.uniform(0.1, 3.0, size=(1, n, d))
     z_means = rng.normal(size=(1, n, d)) * 4 + rng.normal(size=(passes, n, d)) * scales
-    got = _np(epistemic_spread(z_means), "epistemic_spread(z_means)")
+    got = answer_array("epistemic_spread(z_means)", epistemic_spread(z_means))
     expect_true(got.shape == (n,), f"epistemic_spread should return one value per input, shape ({n},), "
                                    f"got {got.shape}")
     expect_close("epistemic_spread(z_means)", got, z_means.std(axis=0).mean(axis=-1), rtol=1e-5, atol=1e-6)

@@ -22,7 +22,7 @@ import os as _os  # noqa: E402
 
 import importlib as _importlib  # noqa: E402
 
-from cs109b_bayes import data, diagnostics, grading, models, plotting  # noqa: E402
+from cs109b_bayes import data, diagnostics, grading, models, plotting, seeds  # noqa: E402
 from cs109b_bayes.diagnostics import MCMCResult  # noqa: E402
 from cs109b_bayes.grading import check  # noqa: E402
 from cs109b_bayes.mcmc import bootstrap, metropolis, sample_hmc  # noqa: E402
@@ -36,6 +36,11 @@ def __getattr__(name):
     if name in _LAZY_MODULES:
         return _importlib.import_module(f"cs109b_bayes.{name}")
     raise AttributeError(f"module 'cs109b_bayes' has no attribute {name!r}")
+
+
+def __dir__():
+    # Tab completion shows the lazily loaded modules too.
+    return sorted(set(globals()) | set(_LAZY_MODULES))
 
 __version__ = "0.1.0"
 
@@ -52,6 +57,7 @@ __all__ = [
     "models",
     "plotting",
     "sample_hmc",
+    "seeds",
     "variational",
     "vae",
 ]

@@ -23,7 +23,7 @@ Reported per model and system:
 - `rhat`: the largest rank-normalised split R-hat over parameter elements.
 - `wall_seconds`: compile + sampling.
 
-ESS and R-hat come from `cs109b_bayes.diagnostics` for every system.
+ESS and R-hat come from `cb.diagnostics` (`cs109b_bayes.inference.diagnostics`) for every system.
 
 Usage:
 
@@ -58,7 +58,7 @@ def _jittered_starts(init, num_chains, seed):
 
 def _summarise(samples, multimodal):
     """samples: dict name -> [chain, draw, ...]. Returns min ESS, kind, max R-hat."""
-    from cs109b_bayes.diagnostics import effective_sample_size, potential_scale_reduction
+    from cs109b_bayes.inference.diagnostics import effective_sample_size, potential_scale_reduction
 
     if multimodal:
         ess = min(

@@ -22,10 +22,16 @@ import os as _os  # noqa: E402
 
 import importlib as _importlib  # noqa: E402
 
-from cs109b_bayes import data, diagnostics, grading, models, plotting, seeds  # noqa: E402
-from cs109b_bayes.diagnostics import MCMCResult  # noqa: E402
+import sys as _sys  # noqa: E402
+
+from cs109b_bayes.inference import MCMCResult, bootstrap, diagnostics, metropolis, sample_hmc  # noqa: E402
+
+# `cb.diagnostics` lives in `cs109b_bayes.inference.diagnostics`; the old module path
+# `cs109b_bayes.diagnostics` stays importable (`from cs109b_bayes.diagnostics import ...`).
+_sys.modules["cs109b_bayes.diagnostics"] = diagnostics
+
+from cs109b_bayes import data, grading, models, plotting, seeds  # noqa: E402
 from cs109b_bayes.grading import check  # noqa: E402
-from cs109b_bayes.mcmc import bootstrap, metropolis, sample_hmc  # noqa: E402
 
 # Modules that build TensorFlow models load on first use (`cb.bnn`, `cb.vae`, ...), so the
 # numpy labs and the command line start without importing TensorFlow.

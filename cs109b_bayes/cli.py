@@ -2,13 +2,16 @@
 
     cs109b-bayes list                         the labs and their questions
     cs109b-bayes run [LAB ...] [--fast]       execute labs headless into build/
-    cs109b-bayes student [--check]            write (or verify) the student notebooks
+    cs109b-bayes student [--check] [--force]  write (or verify) the student notebooks
     cs109b-bayes check QUESTION               show what a question takes
     cs109b-bayes grade NOTEBOOK ... [--csv]   score submissions per question
+
+The labs are those of the checkout holding the current directory, else of the checkout the
+package is imported from, else the copy installed with the package (`$CS109B_ROOT` overrides);
+`run` and `grade` write into `build/` under the current directory unless told otherwise.
 """
 
 import argparse
-import csv
 import os
 import pathlib
 import sys
@@ -22,65 +25,96 @@ def _table(rows, header):
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
+def _title(source):
+    from cs109b_bayes.course.source import read_source
+
+    first = next((c.source for c in read_source(source).cells if c.cell_type == "markdown"), "")
+    return next((line.lstrip("# ").strip() for line in first.splitlines() if line.startswith("# ")), "")
+
+
 def _cmd_list(args):
-    from cs109b_bayes import grading, labs
+    from cs109b_bayes import grading
+    from cs109b_bayes.course import paths
 
     rows = []
-    for source in labs.find_labs():
+    for source in paths.find_labs():
         count = len(grading.questions(f"lab{source.stem[:2]}"))
-        title = next((line[2:].lstrip("# ").strip() for line in source.read_text().splitlines()
-                      if line.startswith("# # ")), "")
-        rows.append([source.stem[:2], source.stem, count, title])
+        rows.append([source.stem[:2], source.stem, count, _title(source)])
     print(_table(rows, ["lab", "file", "questions", "title"]))
+    print(f"\n(from {paths.course_root()})")
     return 0
 
 
 def _cmd_run(args):
-    from cs109b_bayes import labs
+    from cs109b_bayes.course import paths, runner
 
-    sources = labs.resolve_labs(args.labs)
+    sources = paths.resolve_labs(args.labs)
     out_dir = pathlib.Path(args.out)
     mode = "fast" if args.fast else "full"
     print(f"running {len(sources)} lab(s) in {mode} mode into {out_dir}/", flush=True)
     runs = []
     for index, source in enumerate(sources, 1):
         print(f"[{index}/{len(sources)}] {source.stem} ...", end=" ", flush=True)
-        run = labs.run_lab(source, out_dir=out_dir, fast=args.fast, strict=not args.no_strict,
-                           timeout=args.timeout)
+        run = runner.run_lab(source, out_dir=out_dir, fast=args.fast, strict=not args.no_strict,
+                             timeout=args.timeout)
         runs.append(run)
         detail = f" ({run.error})" if run.error else ""
         print(f"{run.status} in {run.seconds:.1f}s, checks {run.checks_passed}/{run.checks_total}{detail}",
               flush=True)
-    index_path = labs.write_index_html(runs, out_dir)
+    index_path = runner.write_index_html(runs, out_dir)
     rows = [[r.lab, r.status, f"{r.seconds:.1f}", f"{r.checks_passed}/{r.checks_total}"] for r in runs]
-    total = sum(r.seconds for r in runs)
-    rows.append(["total", "", f"{total:.1f}", ""])
+    rows.append(["total", "", f"{sum(r.seconds for r in runs):.1f}", ""])
     print()
     print(_table(rows, ["lab", "status", "seconds", "checks passed"]))
     print(f"\nexecuted notebooks and {index_path} written")
     return 0 if all(r.status == "ok" for r in runs) else 1
 
 
-def _cmd_student(args):
-    from cs109b_bayes import labs
+def _names(states):
+    return ", ".join(state.path.name for state in states)
 
+
+def _cmd_student(args):
+    from cs109b_bayes.course import notebooks, paths
+
+    root = paths.course_root()
+    if args.out is None and not args.check and root == paths.bundled_root():
+        raise ValueError(f"the labs in {root} are part of the installed package: write the student "
+                         "notebooks elsewhere with `cs109b-bayes student --out FOLDER`")
     if args.check:
-        stale = labs.stale_student_notebooks()
-        if stale:
-            names = ", ".join(p.name for p in stale)
-            print(f"stale student notebooks: {names}; run `cs109b-bayes student`", file=sys.stderr)
+        states = notebooks.check_student_notebooks(root, out_dir=args.out)
+        changed = [s for s in states if s.status == notebooks.CHANGED]
+        stale = [s for s in states if s.status in (notebooks.STALE, notebooks.MISSING)]
+        for status in (notebooks.MISSING, notebooks.STALE):
+            some = [s for s in stale if s.status == status]
+            if some:
+                print(f"{status} student notebooks: {_names(some)}; run `cs109b-bayes student`", file=sys.stderr)
+        if changed:
+            print(f"student notebooks changed by a student: {_names(changed)}; "
+                  "`cs109b-bayes student --force` overwrites them (keeping a backup)", file=sys.stderr)
+        if stale or changed:
             return 1
-        print(f"{len(labs.find_labs())} student notebooks up to date")
+        print(f"{len(states)} student notebooks up to date")
         return 0
-    for path in labs.write_student_notebooks():
-        print(f"wrote {path}")
+    refused = []
+    for state in notebooks.write_student_notebooks(root, out_dir=args.out, force=args.force):
+        if state.backup:
+            print(f"kept the student's changes in {state.backup}")
+        if state.written:
+            print(f"wrote {state.path}")
+        elif state.status == notebooks.CHANGED:
+            refused.append(state)
+    if refused:
+        print(f"not overwritten, changed by a student: {_names(refused)}; use --force to overwrite "
+              "them (a timestamped backup is kept)", file=sys.stderr)
+        return 1
     return 0
 
 
 def _cmd_check(args):
     from cs109b_bayes import grading
 
-    spec = grading._lookup(args.question)
+    spec = grading.lookup(args.question)
     print(f"{spec.id}: cb.check({spec.id!r}, {', '.join(f'{a}={a}' for a in spec.answers)})")
     if spec.test.__doc__:
         print(spec.test.__doc__.strip())
@@ -90,51 +124,22 @@ def _cmd_check(args):
 
 
 def _cmd_grade(args):
-    import nbformat
+    from cs109b_bayes.course import grader
 
-    from cs109b_bayes import grading, labs
-
-    results, all_questions = [], set()
+    grades = []
     for index, path in enumerate(args.submissions, 1):
-        path = pathlib.Path(path)
         print(f"[{index}/{len(args.submissions)}] grading {path} ...", end=" ", flush=True)
-        try:
-            notebook = nbformat.read(str(path), as_version=4)
-        except Exception as err:  # unreadable submission: zero, keep going
-            results.append((path, {}, f"unreadable: {type(err).__name__}: {err}"))
+        grade = grader.grade_submission(path, out_dir=args.out, fast=args.fast, timeout=args.timeout)
+        grades.append(grade)
+        if grade.status == "unreadable":
             print("unreadable")
-            continue
-        for cell in notebook.cells:
-            if cell.cell_type == "code":
-                cell.outputs, cell.execution_count = [], None
-        error, checks, seconds = labs.run_notebook(
-            notebook, out_path=pathlib.Path(args.out) / f"graded_{path.stem}.ipynb",
-            env={"CS109B_STRICT": "0", "CS109B_FAST": "1" if args.fast else "0"},
-            timeout=args.timeout, allow_errors=True,
-        )
-        outcome = {}
-        for c in checks:  # the last run of a question counts
-            outcome[c["question"]] = bool(c["passed"])
-        lab = path.stem[:2]
-        if lab.isdigit():
-            all_questions.update(grading.questions(f"lab{lab}"))
-        all_questions.update(outcome)
-        results.append((path, outcome, error))
-        print(f"{sum(outcome.values())}/{len(outcome)} checks passed in {seconds:.0f}s")
-    questions = sorted(all_questions)
-    out_csv = pathlib.Path(args.csv)
-    out_csv.parent.mkdir(parents=True, exist_ok=True)
-    with open(out_csv, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["submission", *questions, "score", "error"])
-        for path, outcome, error in results:
-            marks = [int(outcome.get(q, False)) for q in questions]
-            writer.writerow([str(path), *marks, sum(marks), error])
-    rows = [[p.name, f"{sum(int(o.get(q, False)) for q in questions)}/{len(questions)}", e[:60]]
-            for p, o, e in results]
+        else:
+            print(f"{sum(grade.outcome.values())}/{len(grade.outcome)} checks passed in {grade.seconds:.0f}s")
+    columns = grader.write_grades_csv(grades, args.csv)
+    rows = [[g.submission.name, f"{g.score(columns)}/{len(columns)}", g.error[:60]] for g in grades]
     print()
     print(_table(rows, ["submission", "score", "error"]))
-    print(f"\nscores written to {out_csv}")
+    print(f"\nscores written to {args.csv}")
     return 0
 
 
@@ -152,7 +157,11 @@ def _parser():
     run.set_defaults(func=_cmd_run)
 
     student = commands.add_parser("student", help="write the student notebooks into labs/")
-    student.add_argument("--check", action="store_true", help="fail if a student notebook is stale")
+    student.add_argument("--check", action="store_true",
+                         help="fail if a student notebook is stale or was changed by a student")
+    student.add_argument("--force", action="store_true",
+                         help="overwrite notebooks changed by a student (a timestamped backup is kept)")
+    student.add_argument("--out", default=None, help="folder for the notebooks (default: the course's labs/)")
     student.set_defaults(func=_cmd_student)
 
     check = commands.add_parser("check", help="show what a question takes")
@@ -176,7 +185,8 @@ def main(argv=None):
         argv: arguments without the program name. Default value: `sys.argv[1:]`.
 
     Returns:
-        The exit status: 0 on success, 1 when a lab or check fails, 2 for bad usage.
+        The exit status: 0 on success, 1 when a lab or check fails (or a student notebook is
+        stale or was changed by a student), 2 for bad usage or a missing course.
 
     #### Examples
 

@@ -18,6 +18,8 @@ import pathlib
 
 import numpy as np
 
+from cs109b_bayes.course import paths as course_paths
+
 __all__ = [
     "Dataset",
     "DataError",
@@ -62,9 +64,28 @@ class Dataset:
 
 
 def data_dir():
-    """The folder with the data files: `$CS109B_DATA`, else the repository's `data/`."""
-    default = pathlib.Path(__file__).resolve().parent.parent / "data"
-    return pathlib.Path(os.environ.get("CS109B_DATA", default))
+    """The folder with the data files: `$CS109B_DATA`, else the course's `data/`.
+
+    The course is the checkout in use, or the copy installed with the package (see
+    `cs109b_bayes.course.paths`).
+
+    Returns:
+        A `pathlib.Path`.
+
+    Raises:
+        DataError: if no folder has the data.
+
+    #### Examples
+
+    ```python
+    import cs109b_bayes as cb
+    cb.data.data_dir() / "datasets.json"
+    ```
+    """
+    try:
+        return course_paths.data_dir()
+    except course_paths.CourseNotFoundError as err:
+        raise DataError(str(err)) from None
 
 
 def _read_csv(name):

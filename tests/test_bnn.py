@@ -1,12 +1,16 @@
 """cs109b_bayes.bnn: wiring (losses, shapes, parameter counts), KL scaling, predict, fit, bad input."""
 
 import cs109b_bayes as cb  # noqa: I001  (first: sets up Keras 2)
+import gc
+import random
+import weakref
+
 import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras
 
-from cs109b_bayes import bnn
+from cs109b_bayes import bnn, noise
 
 N = 64
 HIDDEN = (8, 6)
@@ -231,7 +235,6 @@ def test_local_reparameterization_gradient_variance_falls_with_batch_size():
     (dict(prior_sd=0.0), "prior_sd"),
     (dict(dropout_rate=1.0), "dropout_rate"),
     (dict(num_members=0), "num_members"),
-    (dict(seed=None), "seed"),
     (dict(input_dim=0), "input_dim"),
 ])
 def test_build_regressor_rejects_bad_input(kwargs, match):
@@ -239,6 +242,16 @@ def test_build_regressor_rejects_bad_input(kwargs, match):
     kind = args.pop("kind")
     with pytest.raises(ValueError, match=match):
         bnn.build_regressor(kind, **args)
+
+
+@pytest.mark.parametrize("seed", [None, 1.5, True, "0"])
+def test_seeds_must_be_ints(models, seed):
+    with pytest.raises(TypeError, match="seed"):
+        bnn.build_regressor("flipout", num_train=10, seed=seed)
+    with pytest.raises(TypeError, match="seed"):
+        bnn.predict(models["flipout"], X, seed=seed)
+    with pytest.raises(TypeError, match="seed"):
+        bnn.fit(models["flipout"], X, Y, epochs=1, seed=seed)
 
 
 @pytest.mark.parametrize("num_samples", [0, -3, 1.5, True])
@@ -256,6 +269,85 @@ def test_predict_and_fit_reject_bad_shapes(models):
         bnn.fit(models["flipout"], X, Y[:10], epochs=1, seed=0)
     with pytest.raises(ValueError, match="epochs"):
         bnn.fit(models["flipout"], X, Y, epochs=0, seed=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        bnn.fit(models["flipout"], X, Y, epochs=1, batch_size=0, seed=0)
+    with pytest.raises(ValueError, match="finite"):
+        bnn.fit(models["flipout"], X, np.full(N, np.nan), epochs=1, seed=0)
     plain = tf_keras.Sequential([tf_keras.layers.Dense(1, input_shape=(1,))])
     with pytest.raises(ValueError, match="build_regressor"):
         bnn.predict(plain, X)
+
+
+# ---- layers ----
+def test_gaussian_hidden_units_config_round_trip():
+    layer = bnn.GaussianHiddenUnits(5, activation="tanh", kl_weight=0.25, seed=3, initializer_seed=11, name="h")
+    config = layer.get_config()
+    assert config["initializer_seed"] == 11 and config["seed"] == 3 and config["kl_weight"] == 0.25
+    clone = bnn.GaussianHiddenUnits.from_config(config)
+    assert (clone.units, clone.kl_weight, clone.seed, clone.initializer_seed) == (5, 0.25, 3, 11)
+    inputs = tf.constant(X[:6, None])
+    layer(inputs)
+    clone(inputs)
+    np.testing.assert_array_equal(layer.moments.kernel.numpy(), clone.moments.kernel.numpy())   # same seeded init
+    with noise.stateless_noise(4):
+        first = layer(inputs).numpy()
+    with noise.stateless_noise(4):
+        np.testing.assert_array_equal(clone(inputs).numpy(), first)
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(units=0), "units"), (dict(units=3, kl_weight=-1.0), "kl_weight"),
+                                           (dict(units=3, kl_weight=np.inf), "kl_weight")])
+def test_gaussian_hidden_units_rejects_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        bnn.GaussianHiddenUnits(**kwargs)
+
+
+def test_always_dropout_is_on_at_prediction_and_round_trips():
+    from cs109b_bayes.bnn.layers import AlwaysDropout
+
+    layer = AlwaysDropout(0.5)
+    out = layer(tf.ones([200, 4]), training=False).numpy()
+    assert set(np.unique(out)) == {0.0, 2.0}
+    assert AlwaysDropout.from_config(layer.get_config()).rate == 0.5
+    for rate in (0.0, 1.0, True):
+        with pytest.raises(ValueError, match="rate"):
+            AlwaysDropout(rate)
+
+
+# ---- the predictive type, the cache, global state ----
+def test_predict_returns_the_shared_predictive_with_draws(models):
+    assert bnn.Predictive is cb.models.Predictive
+    pred = bnn.predict(models["flipout"], X, num_samples=7, seed=1)
+    assert isinstance(pred, cb.models.Predictive)
+    assert pred.draws.shape == (1, 7, N) and pred.num_samples == 7 and pred.seed == 1
+    np.testing.assert_array_equal(pred.x, X)
+    np.testing.assert_allclose(pred.mean, pred.draws[0].mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(pred.epistemic_sd, pred.draws[0].std(axis=0), rtol=1e-5)
+    members = bnn.predict(models["ensemble"], X, seed=0)
+    assert members.draws.shape == (1, 3, N) and members.num_samples == 3
+
+
+def test_predict_cache_does_not_keep_models_alive():
+    model = bnn.build_regressor("flipout", num_train=N, hidden_units=(4,), seed=0)
+    bnn.predict(model, X, num_samples=2, seed=0)
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None, "predict's cache of compiled passes keeps the model alive"
+
+
+def _global_streams():
+    return np.random.get_state()[1].copy(), np.random.get_state()[2], random.getstate()
+
+
+def test_build_fit_and_predict_leave_global_random_state_alone():
+    np.random.seed(123)
+    random.seed(123)
+    before = _global_streams()
+    for kind in bnn.KINDS:
+        model = bnn.build_regressor(kind, num_train=N, hidden_units=(4,), seed=0, num_members=2)
+        bnn.fit(model, X, Y, epochs=1, batch_size=N, seed=0)
+        bnn.predict(model, X, num_samples=2, seed=0)
+    after = _global_streams()
+    np.testing.assert_array_equal(after[0], before[0])
+    assert after[1:] == before[1:]

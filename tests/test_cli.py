@@ -6,8 +6,26 @@ import shutil
 import nbformat
 import pytest
 
-from cs109b_bayes import labs
+from cs109b_bayes import course, grading
 from cs109b_bayes.cli import main
+from cs109b_bayes.course import paths
+
+DEMO_SOURCE = """# %% [markdown]
+# # Lab 99 - demo
+
+# %%
+def square(x):
+    return x * x  # SOLUTION
+"""
+
+
+@pytest.fixture
+def demo_course(tmp_path, monkeypatch):
+    (tmp_path / "labs" / "source").mkdir(parents=True)
+    source = tmp_path / "labs" / "source" / "99_demo.py"
+    source.write_text(DEMO_SOURCE)
+    monkeypatch.setenv("CS109B_ROOT", str(tmp_path))
+    return source
 
 
 def test_list(capsys):
@@ -19,6 +37,63 @@ def test_list(capsys):
 def test_student_check_passes_when_fresh(capsys):
     assert main(["student", "--check"]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_student_writes_then_checks(demo_course, capsys):
+    assert main(["student", "--check"]) == 1
+    assert "missing student notebooks: 99_demo.ipynb" in capsys.readouterr().err
+    assert main(["student"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert main(["student", "--check"]) == 0
+    demo_course.write_text(DEMO_SOURCE.replace("Lab 99 - demo", "Lab 99 - a demo"))
+    assert main(["student", "--check"]) == 1
+    assert "stale student notebooks: 99_demo.ipynb" in capsys.readouterr().err
+
+
+def test_student_refuses_to_overwrite_a_students_work_unless_forced(demo_course, capsys):
+    assert main(["student"]) == 0
+    notebook_path = course.student_notebook_path(demo_course)
+    notebook = nbformat.read(str(notebook_path), as_version=4)
+    notebook.cells[1].source = "def square(x):\n    return x ** 2"
+    nbformat.write(notebook, str(notebook_path))
+    mine = notebook_path.read_text()
+    capsys.readouterr()
+
+    assert main(["student", "--check"]) == 1
+    err = capsys.readouterr().err
+    assert "changed by a student: 99_demo.ipynb" in err and "stale" not in err
+    assert main(["student"]) == 1
+    assert "not overwritten, changed by a student: 99_demo.ipynb" in capsys.readouterr().err
+    assert notebook_path.read_text() == mine
+    assert main(["student", "--force"]) == 0
+    out = capsys.readouterr().out
+    [backup] = notebook_path.parent.glob("99_demo.backup-*.ipynb")
+    assert f"kept the student's changes in {backup}" in out and backup.read_text() == mine
+    assert main(["student", "--check"]) == 0
+
+
+def test_no_course_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("CS109B_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(paths, "is_checkout", lambda folder: False)
+    monkeypatch.setattr(paths, "bundled_root", lambda: None)
+    assert main(["list"]) == 2
+    assert "cannot find the cs109b_bayes labs" in capsys.readouterr().err
+
+
+def test_student_does_not_write_into_the_installed_package(tmp_path, monkeypatch, capsys):
+    bundled = tmp_path / "bundled"
+    (bundled / "labs" / "source").mkdir(parents=True)
+    (bundled / "labs" / "source" / "99_demo.py").write_text(DEMO_SOURCE)
+    monkeypatch.delenv("CS109B_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(paths, "is_checkout", lambda folder: False)
+    monkeypatch.setattr(paths, "bundled_root", lambda: bundled)
+    assert main(["student"]) == 2
+    assert "--out FOLDER" in capsys.readouterr().err
+    assert not (bundled / "labs" / "99_demo.ipynb").exists()
+    assert main(["student", "--out", str(tmp_path / "mine")]) == 0
+    assert (tmp_path / "mine" / "99_demo.ipynb").exists()
 
 
 def test_check_describes_a_question(capsys):
@@ -52,11 +127,11 @@ def test_run_writes_notebooks_html_and_table(tmp_path, capsys):
 @pytest.mark.slow
 def test_grade_scores_each_submission(tmp_path, capsys):
     """A solved copy scores full marks, a blank copy zero, a corrupt file is reported, all in one batch."""
-    source = labs.resolve_labs(["01"])[0]
+    source = course.resolve_labs(["01"])[0]
     solved = tmp_path / "01_solved.ipynb"
-    nbformat.write(labs.make_notebook(source, solution=True), str(solved))
+    nbformat.write(course.make_notebook(source, solution=True), str(solved))
     blank = tmp_path / "01_blank.ipynb"
-    shutil.copy(source.parent.parent / "01_bootstrap.ipynb", blank)
+    shutil.copy(course.student_notebook_path(source), blank)
     broken = tmp_path / "01_broken.ipynb"
     broken.write_text("{not a notebook")
     table = tmp_path / "grades.csv"
@@ -67,3 +142,30 @@ def test_grade_scores_each_submission(tmp_path, capsys):
     assert rows[str(blank)]["score"] == "0"
     assert rows[str(broken)]["score"] == "0" and "unreadable" in rows[str(broken)]["error"]
     assert set(rows[str(solved)]) >= {"lab01.ols", "lab01.resample", "lab01.interval", "lab01.ols_se"}
+
+
+def test_grade_rows_unreadable_and_internal_errors(tmp_path, monkeypatch):
+    """A grade's row and CSV line; a checker failure is named in the error column (no kernel needed)."""
+    from cs109b_bayes.course import grader
+
+    broken = tmp_path / "01_broken.ipynb"
+    broken.write_text("{not a notebook")
+    unreadable = grader.grade_submission(broken, out_dir=tmp_path / "graded")
+    assert unreadable.status == "unreadable" and "unreadable" in unreadable.error
+    assert unreadable.row() == {**{q: False for q in grading.questions("lab01")}, "status": "unreadable",
+                                "error": unreadable.error}
+
+    submitted = tmp_path / "01_fine.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), str(submitted))
+    checks = [{"question": "lab01.ols", "passed": False}, {"question": "lab01.ols", "passed": True},
+              {"question": "lab01.interval", "passed": False, "internal_error": True}]
+    monkeypatch.setattr(grader, "run_notebook", lambda notebook, **kwargs: ("", checks, 1.5))
+    grade = grader.grade_submission(submitted, out_dir=tmp_path / "graded")
+    assert grade.outcome == {"lab01.ols": True, "lab01.interval": False}   # the last run counts
+    assert grade.internal_errors == ("lab01.interval",)
+    assert "internal error in the check of lab01.interval" in grade.error
+    assert grade.score() == 1 and grade.row()["lab01.ols"] is True and grade.row()["status"] == "graded"
+    table = tmp_path / "grades.csv"
+    columns = grader.write_grades_csv([grade, unreadable], table)
+    rows = list(csv.DictReader(table.open()))
+    assert columns == sorted(grading.questions("lab01")) and [r["score"] for r in rows] == ["1", "0"]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import cs109b_bayes as cb
-from cs109b_bayes.diagnostics import effective_sample_size, mcse_mean, potential_scale_reduction
+from cs109b_bayes.inference.diagnostics import effective_sample_size, mcse_mean, potential_scale_reduction
 
 
 def ar1(rng, phi, chains, draws):
@@ -101,3 +101,22 @@ def test_to_arviz_or_clear_import_error(seed):
     else:
         data = result.to_arviz()
         assert data.posterior["theta"].shape == (2, 100)
+
+
+def test_diagnostics_namespace_and_old_module_path():
+    import cs109b_bayes.inference.diagnostics as new_path
+    from cs109b_bayes.diagnostics import MCMCResult  # the old module path still imports
+
+    assert cb.diagnostics is new_path and MCMCResult is cb.MCMCResult
+    assert set(new_path.__all__) == {"MCMCResult", "effective_sample_size", "mcse_mean",
+                                     "potential_scale_reduction"}
+    assert all(callable(getattr(cb.diagnostics, name)) for name in new_path.__all__)
+
+
+def test_summary_docstring_shows_the_columns_the_table_has(seed):
+    """The example table in `MCMCResult.summary`'s docstring has the real header."""
+    doc_lines = [line.strip().lstrip("#").split() for line in cb.MCMCResult.summary.__doc__.splitlines()]
+    header = next(words for words in doc_lines if words[:2] == ["mean", "sd"])
+    table = cb.MCMCResult.from_draws({"beta0": np.random.default_rng(seed).normal(size=(2, 100))}).summary()
+    assert header == list(table.columns)
+    assert "hdi" not in cb.MCMCResult.summary.__doc__

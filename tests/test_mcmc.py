@@ -279,7 +279,17 @@ def _tf_lp(beta0, beta1):
     (dict(num_burnin_steps=-1), "num_burnin_steps"),
     (dict(kernel="gibbs"), "kernel"),
     (dict(target_accept_prob=1.5), "target_accept_prob"),
-    (dict(seed=1.5), "seed"),
+    (dict(target_accept_prob=0.0), "target_accept_prob"),
+    (dict(mass_matrix="full"), "mass_matrix"),
+    (dict(dtype="int32"), "dtype"),
+    (dict(dtype="float16"), "dtype"),
+    (dict(num_chains=0), "num_chains"),
+    (dict(chunk_size=0), "chunk_size"),
+    (dict(max_tree_depth=0), "max_tree_depth"),
+    (dict(num_leapfrog_steps=0), "num_leapfrog_steps"),
+    (dict(init_jitter=-0.1), "init_jitter"),
+    (dict(init_jitter=np.inf), "init_jitter"),
+    (dict(step_size=[0.1, 0.2]), "step_size"),
 ])
 def test_sample_hmc_bad_input(kwargs, match):
     args = dict(init={"beta0": 0.0, "beta1": 0.0}, num_results=10, num_burnin_steps=5, seed=0)
@@ -287,6 +297,64 @@ def test_sample_hmc_bad_input(kwargs, match):
     init = args.pop("init")
     with pytest.raises(ValueError, match=match):
         cb.sample_hmc(_tf_lp, init, **args)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(seed=1.5), "seed"),
+    (dict(seed="0"), "seed"),
+    (dict(jit_compile="yes"), "jit_compile"),
+    (dict(progress=1), "progress"),
+])
+def test_sample_hmc_bad_type(kwargs, match):
+    args = dict(num_results=10, num_burnin_steps=5, seed=0)
+    args.update(kwargs)
+    with pytest.raises(TypeError, match=match):
+        cb.sample_hmc(_tf_lp, {"beta0": 0.0, "beta1": 0.0}, **args)
+
+
+def _must_not_be_called(beta0, beta1):
+    raise AssertionError("log_prob_fn was called before the options were checked")
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(mass_matrix="full"), dict(dtype="int32"), dict(kernel="gibbs"), dict(step_size=0.0),
+    dict(target_accept_prob=1.0), dict(max_tree_depth=0), dict(num_leapfrog_steps=0), dict(chunk_size=0),
+    dict(num_chains=0), dict(num_results=1), dict(num_burnin_steps=-1), dict(init_jitter=-1.0),
+    dict(jit_compile=None), dict(progress="no"), dict(seed=None),
+])
+def test_sample_hmc_checks_every_option_before_calling_log_prob_fn(kwargs):
+    args = dict(num_results=10, num_burnin_steps=5, seed=0)
+    args.update(kwargs)
+    with pytest.raises((ValueError, TypeError)) as error:
+        cb.sample_hmc(_must_not_be_called, {"beta0": 0.0, "beta1": 0.0}, **args)
+    assert error.type is not AssertionError and str(next(iter(kwargs))) in str(error.value)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(proposal_scale=-1.0), dict(num_steps=0), dict(burn_in=1.0), dict(num_chains=0),
+    dict(init_jitter=-1.0), dict(seed=0.5), dict(num_steps=5, burn_in=0.5),
+])
+def test_metropolis_checks_every_option_before_calling_log_prob_fn(kwargs):
+    args = dict(proposal_scale=0.1, num_steps=100, seed=0)
+    args.update(kwargs)
+    with pytest.raises((ValueError, TypeError)):
+        cb.metropolis(_must_not_be_called, {"beta0": 0.0, "beta1": 0.0}, **args)
+
+
+def test_sample_hmc_accepts_float64_and_tensor_init(seed):
+    result = cb.sample_hmc(linreg_tf_float64(), {"beta0": tf.constant(0.0), "beta1": 0.0}, num_results=10,
+                           num_burnin_steps=0, num_chains=2, dtype=tf.float64, seed=seed, jit_compile=False)
+    assert result.samples["beta0"].shape == (2, 10) and np.all(np.isfinite(result.log_prob))
+
+
+def linreg_tf_float64():
+    x = tf.constant(X_DATA, tf.float64)
+    y = tf.constant(Y_DATA, tf.float64)
+
+    def log_prob_fn(beta0, beta1):
+        resid = y[None, :] - beta0[:, None] - beta1[:, None] * x[None, :]
+        return -0.5 * tf.reduce_sum(resid**2, axis=1) / SIGMA**2 - 0.5 * (beta0**2 + beta1**2) / TAU**2
+    return log_prob_fn
 
 
 def test_sample_hmc_log_prob_not_finite_at_start():

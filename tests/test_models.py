@@ -1,6 +1,7 @@
 """Tests of cs109b_bayes.models (and plotting.networks) against scipy, closed forms and brute force."""
 
 import inspect
+import random
 
 import numpy as np
 import pytest
@@ -232,7 +233,35 @@ def test_find_mode_on_gap5_is_a_maximum(gap):
             assert log_prob(**moved)[0] <= mode.log_prob + 1e-9
 
 
+def test_find_mode_restarts_are_seeded():
+    calls = []
+
+    def log_prob_fn(a):
+        calls.append(float(np.ravel(a)[0]))
+        return -np.cos(3 * a) - 0.1 * a**2          # many local maxima: the restarts matter
+
+    first = models.find_mode(log_prob_fn, {"a": 0.3}, num_restarts=3, seed=5)
+    starts, calls[:] = list(calls), []
+    second = models.find_mode(log_prob_fn, {"a": 0.3}, num_restarts=3, seed=5)
+    assert calls == starts and first == second
+    calls[:] = []
+    models.find_mode(log_prob_fn, {"a": 0.3}, num_restarts=3, seed=6)
+    assert calls != starts
+
+
+def test_find_mode_and_posterior_predictive_leave_global_random_state_alone(rng):
+    np.random.seed(123)
+    random.seed(123)
+    numpy_before, python_before = np.random.get_state()[1].copy(), random.getstate()
+    models.find_mode(lambda a: -(a - 1.0) ** 2, {"a": 0.0}, num_restarts=3, seed=0)
+    models.posterior_predictive({n: rng.normal(size=(2, 5)) for n in models.GAP5_NAMES}, np.zeros(3))
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_before)
+    assert random.getstate() == python_before
+
+
 def test_find_mode_rejects_bad_init():
+    with pytest.raises(TypeError, match="seed"):
+        models.find_mode(lambda a: -a**2, {"a": 0.0}, seed=0.5)
     with pytest.raises(ValueError, match="non-empty"):
         models.find_mode(lambda a: -a**2, {})
     with pytest.raises(ValueError, match="not finite"):
@@ -247,9 +276,12 @@ def test_posterior_predictive_matches_manual_computation(rng):
     assert band.draws.shape == (3, 40, 11)
     np.testing.assert_allclose(band.mean, outputs.mean(0))
     np.testing.assert_allclose(band.epistemic_sd, outputs.std(0))
-    np.testing.assert_allclose(band.sd, np.sqrt(outputs.var(0) + 0.04))
+    np.testing.assert_allclose(band.total_sd, np.sqrt(outputs.var(0) + 0.04))
+    np.testing.assert_allclose(band.aleatoric_sd, np.full(11, 0.2))
+    np.testing.assert_array_equal(band.x, x)
+    assert isinstance(band, cb.models.Predictive) and band.num_samples == 120 and band.seed is None
     result = cb.MCMCResult.from_draws(draws)
-    np.testing.assert_allclose(models.posterior_predictive(result, x, noise_sd=0.2).sd, band.sd)
+    np.testing.assert_allclose(models.posterior_predictive(result, x, noise_sd=0.2).total_sd, band.total_sd)
 
 
 def test_posterior_predictive_with_fixed_weights_and_custom_forward(rng):
@@ -268,6 +300,11 @@ def test_posterior_predictive_rejects_bad_input(rng):
         models.posterior_predictive({"w11": np.zeros((1, 5))}, [0.0], noise_sd=-1.0)
     with pytest.raises(ValueError, match="MCMCResult or a dict"):
         models.posterior_predictive({}, [0.0])
+    draws = {n: rng.normal(size=(2, 5)) for n in models.GAP5_NAMES}
+    with pytest.raises(ValueError, match=r"shape \[m\]"):
+        models.posterior_predictive(draws, np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="forward returned"):
+        models.posterior_predictive(draws, np.zeros(3), forward=lambda x, **w: np.zeros(4))
 
 
 def test_plot_chain_predictions_draws_one_mean_per_chain(rng):

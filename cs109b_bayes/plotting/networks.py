@@ -3,6 +3,8 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cs109b_bayes import seeds
+
 __all__ = ["plot_chain_predictions"]
 
 
@@ -13,7 +15,8 @@ def plot_chain_predictions(predictive, *, x=None, y=None, ax=None, title=None, n
     weights sit in different (symmetric) modes; chains that disagree have not.
 
     Args:
-        predictive: a `cb.models.Predictive` (its `draws` are [chain, draw, m]).
+        predictive: a `Predictive` with `x` and `draws` [chain, draw, m] (from
+            `cb.models.posterior_predictive`, or `cb.bnn.predict`, whose passes are one chain).
         x, y: the training data, drawn as points. Default value: None.
         ax: axes to draw on. Default value: a new figure.
         title: axes title. Default value: None.
@@ -23,6 +26,9 @@ def plot_chain_predictions(predictive, *, x=None, y=None, ax=None, title=None, n
     Returns:
         The matplotlib `Figure`.
 
+    Raises:
+        ValueError: the predictive has no `draws` or no `x`.
+
     #### Examples
 
     ```python
@@ -30,9 +36,11 @@ def plot_chain_predictions(predictive, *, x=None, y=None, ax=None, title=None, n
     cb.plotting.plot_chain_predictions(band, x=gap.x, y=gap.y, title="4 chains")
     ```
     """
+    if getattr(predictive, "draws", None) is None or getattr(predictive, "x", None) is None:
+        raise ValueError("predictive must keep its draws and inputs x (cb.models.posterior_predictive does)")
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
     draws = np.asarray(predictive.draws)
-    rng = np.random.default_rng(seed)
+    rng = seeds.numpy_rng(seeds.check_seed(seed), "plot_chain_predictions")
     for c, chain in enumerate(draws):
         colour = f"C{c % 10}"
         for k in rng.choice(chain.shape[0], size=min(num_draws, chain.shape[0]), replace=False):

@@ -3,6 +3,8 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cs109b_bayes.predictive import COMPONENTS, Predictive
+
 __all__ = ["plot_bootstrap_lines", "plot_predictive_band"]
 
 
@@ -42,15 +44,44 @@ def plot_bootstrap_lines(x, y, betas, *, ols=None, ax=None, xlabel="x", ylabel="
     return fig
 
 
-def plot_predictive_band(x_grid, mean, sd, *, x=None, y=None, ax=None, label="posterior predictive",
+def _bands(mean, sd, num_sd):
+    """(mean, dict label -> sd) from arrays, or from a `Predictive` and component names."""
+    if isinstance(mean, Predictive):
+        predictive = mean
+        components = ("total",) if sd is None else (sd,) if isinstance(sd, str) else tuple(sd)
+        if not components or not all(isinstance(c, str) for c in components):
+            raise TypeError("with a Predictive, sd must be None, a component name or a tuple of names "
+                            f"from {COMPONENTS}, got {sd!r}")
+        if components == ("total",):
+            return predictive.mean, {f"mean +- {num_sd:g} sd": predictive.total_sd}
+        return predictive.mean, {f"{c} sd": predictive.sd_of(c) for c in components}
+    if sd is None:
+        raise TypeError("sd is required when mean is an array (or pass a cb.models.Predictive as mean)")
+    mean = np.asarray(mean, dtype=float)
+    bands = dict(sd) if isinstance(sd, dict) else {f"mean +- {num_sd:g} sd": sd}
+    for band_label, band_sd in bands.items():
+        try:
+            bands[band_label] = np.broadcast_to(np.asarray(band_sd, dtype=float), mean.shape)
+        except ValueError as error:
+            raise ValueError(f"sd {band_label!r} of shape {np.shape(band_sd)} does not fit the mean's shape "
+                             f"{mean.shape}") from error
+    return mean, bands
+
+
+def plot_predictive_band(x_grid, mean, sd=None, *, x=None, y=None, ax=None, label="posterior predictive",
                          num_sd=2.0, title=None):
     """A predictive mean with a band of +- `num_sd` standard deviations, and the data.
 
+    Takes either a `Predictive` (from `cb.models.posterior_predictive` or
+    `cb.bnn.predict`) or the arrays of a mean and an sd.
+
     Args:
         x_grid: where the prediction was made, shape [m].
-        mean: predictive mean, shape [m].
-        sd: predictive standard deviation, shape [m] (or a dict label -> sd to
-            stack several bands, e.g. aleatoric and total).
+        mean: a `Predictive`, or the predictive mean, shape [m].
+        sd: with a `Predictive`: None (its total sd), or a component name or tuple of
+            names from `"total"`, `"aleatoric"`, `"epistemic"`, one band each. With an
+            array mean: the sd, shape [m], or a dict label -> sd to stack several bands
+            (e.g. aleatoric and total). Default value: None.
         x, y: the training data, drawn as points. Default value: None.
         ax: axes to draw on. Default value: a new figure.
         label: legend label of the mean. Default value: "posterior predictive".
@@ -60,14 +91,21 @@ def plot_predictive_band(x_grid, mean, sd, *, x=None, y=None, ax=None, label="po
     Returns:
         The matplotlib `Figure`.
 
+    Raises:
+        TypeError: an array mean without an sd, or a `Predictive` with an sd that is not
+            a component name.
+        ValueError: an unknown component, or an sd that does not broadcast to the mean's shape.
+
     #### Examples
 
     ```python
-    fig = cb.plotting.plot_predictive_band(grid, mean, sd, x=gap.x, y=gap.y)
+    pred = cb.bnn.predict(model, grid, num_samples=200, seed=1)
+    fig = cb.plotting.plot_predictive_band(grid, pred, ("total", "aleatoric"), x=het.x, y=het.y)
+    fig = cb.plotting.plot_predictive_band(grid, mean, sd, x=gap.x, y=gap.y)     # arrays
     ```
     """
-    x_grid, mean = np.asarray(x_grid), np.asarray(mean)
-    bands = sd if isinstance(sd, dict) else {f"mean +- {num_sd:g} sd": sd}
+    mean, bands = _bands(mean, sd, num_sd)
+    x_grid = np.asarray(x_grid)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
     for k, (band_label, band_sd) in enumerate(sorted(bands.items(), key=lambda kv: -np.mean(kv[1]))):
         band_sd = np.asarray(band_sd)

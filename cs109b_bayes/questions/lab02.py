@@ -8,7 +8,7 @@ import numpy as np
 from scipy import stats
 
 from cs109b_bayes import data, models
-from cs109b_bayes.diagnostics import MCMCResult, effective_sample_size, mcse_mean
+from cs109b_bayes.inference.diagnostics import MCMCResult, effective_sample_size, mcse_mean
 from cs109b_bayes.grading import CheckFailed, expect_answered, expect_close, expect_true, fresh_rng, question
 
 __all__ = []

@@ -99,6 +99,6 @@ def _predictive(*, predictive_mean_sd):
         raise CheckFailed(f"predictive_mean_sd should return (mean, sd), got {type(out).__name__}")
     expected = models.posterior_predictive(draws, x, noise_sd=noise_sd)
     expect_close("predictive mean", out[0], expected.mean, rtol=1e-6, atol=1e-8)
-    expect_close("predictive sd (network spread and noise)", out[1], expected.sd, rtol=1e-2, atol=1e-6)
+    expect_close("predictive sd (network spread and noise)", out[1], expected.total_sd, rtol=1e-2, atol=1e-6)
     expect_true(np.all(np.asarray(out[1]) >= noise_sd * (1 - 1e-9)),
                 "the predictive sd can never be below the noise sd")

@@ -104,16 +104,18 @@ plt.show()
 # ## 4. Predictions from the posterior draws
 #
 # Each kept draw is a network; `cb.models.posterior_predictive` evaluates all of them on a grid and
-# returns the mean and the predictive sd (spread of the networks plus the noise sd). The second panel
-# shows each chain's own mean prediction.
+# returns a `Predictive`: the mean, the predictive sd `total_sd` (spread of the networks,
+# `epistemic_sd`, combined with the noise sd, `aleatoric_sd`) and the networks' outputs `draws`
+# [chain, draw, point]. The second panel shows each chain's own mean prediction.
 
 # %%
 near_band = cb.models.posterior_predictive(near, GRID, noise_sd=NOISE_SD)
 at_data = cb.models.posterior_predictive(near, x, noise_sd=NOISE_SD)
 far = np.abs(GRID) > 1
-print(f"predictive sd: {at_data.sd.mean():.3f} at the data points, {near_band.sd[far].mean():.3f} for |x| > 1")
+print(f"predictive sd: {at_data.total_sd.mean():.3f} at the data points, "
+      f"{near_band.total_sd[far].mean():.3f} for |x| > 1")
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
-cb.plotting.plot_predictive_band(GRID, near_band.mean, near_band.sd, x=x, y=y, ax=axes[0],
+cb.plotting.plot_predictive_band(GRID, near_band, x=x, y=y, ax=axes[0],
                                  title="Metropolis posterior predictive, mean +- 2 sd")
 cb.plotting.plot_chain_predictions(near_band, x=x, y=y, ax=axes[1], num_draws=10, title="each chain's mean")
 axes[1].set_ylim(axes[0].get_ylim())

@@ -74,11 +74,17 @@ cb.check("lab04.log_posterior_tf", log_posterior_tf=log_posterior_tf)
 # ## 2. NUTS with 4 chains
 #
 # Like lab 03 we start near the posterior mode (found with `cb.models.find_mode`); `cb.sample_hmc`
-# jitters the start per chain, adapts the leapfrog step size during burn-in (30% of the steps),
-# runs the 4 chains in one compiled batch and reports divergences (trajectories whose energy
-# blew up: a sign that the sampler could not follow the posterior's curvature). This posterior has
-# curved ridges (lab 03), so we adapt the step size for an acceptance of `TARGET_ACCEPT = 0.95`
-# rather than TFP's default 0.8: smaller steps, longer trajectories, fewer divergences.
+# jitters the start per chain and, during burn-in (30% of the steps), adapts a dense mass matrix
+# (Stan-style windows: it estimates the posterior covariance of each chain and samples in
+# *whitened* coordinates, where that covariance is the identity) and then the leapfrog step size
+# in those whitened coordinates. It runs the 4 chains in one compiled batch and reports
+# divergences (trajectories whose energy blew up: a sign that the sampler could not follow the
+# posterior's curvature). This posterior has curved ridges (lab 03) that no single covariance
+# straightens out, so we adapt the step size for an acceptance of `TARGET_ACCEPT = 0.95` rather
+# than TFP's default 0.8: smaller steps, longer trajectories, fewer divergences. The printed step
+# size is in the whitened coordinates, so it does not measure the posterior's scale (the mass
+# matrix absorbed that): it is of order 1 for a Gaussian posterior, whose whitened form is a
+# standard normal, and smaller when the curvature changes from place to place, as along the ridges.
 
 # %%
 numpy_log_posterior = cb.models.gap5_log_prob(x, y, noise_sd=NOISE_SD, prior_sd=PRIOR_SD)
@@ -98,9 +104,9 @@ plt.show()
 
 # %% [markdown]
 # Divergences (printed above) are transitions where the leapfrog integrator's energy blew up: the
-# posterior bends more sharply somewhere than the adapted step size can follow. They are not
-# harmless: the sampler under-visits the region where they happen, and a chain can get stuck
-# there. **Try it:** set `TARGET_ACCEPT = 0.8` in the parameters cell, rerun, and compare the
+# posterior bends more sharply somewhere than the adapted step size (and mass matrix) can follow.
+# They are not harmless: the sampler under-visits the region where they happen, and a chain can
+# get stuck there. **Try it:** set `TARGET_ACCEPT = 0.8` in the parameters cell, rerun, and compare the
 # divergence count, the step size and the R-hat of the predictions below.
 
 # %% [markdown]
@@ -202,13 +208,14 @@ ess_hack = float(cb.diagnostics.effective_sample_size(hack_f).min())
 print(f"{'':<22}{'sd at data':>11}{'sd |x|>1':>10}{'min ESS f(x)':>14}{'min ESS weights':>17}{'seconds':>9}"
       f"{'ESS f(x)/s':>12}")
 for label, band_sd, data_sd, run, ess_f in (("full (5 weights)", sd, sd_at_data, hmc, ess_full),
-                                            ("hack (3 weights)", hack_band.sd, hack_at_data.sd, hack, ess_hack)):
+                                            ("hack (3 weights)", hack_band.total_sd, hack_at_data.total_sd, hack,
+                                             ess_hack)):
     ess_w = min(float(np.min(v)) for v in run.ess.values())
     print(f"{label:<22}{data_sd.mean():>11.3f}{band_sd[away].mean():>10.3f}{ess_f:>14.0f}{ess_w:>17.0f}"
           f"{run.seconds:>9.2f}{ess_f / run.seconds:>12.0f}")
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), sharey=True)
 cb.plotting.plot_predictive_band(GRID, mean, sd, x=x, y=y, ax=axes[0], title="full HMC: all 5 weights sampled")
-cb.plotting.plot_predictive_band(GRID, hack_band.mean, hack_band.sd, x=x, y=y, ax=axes[1],
+cb.plotting.plot_predictive_band(GRID, hack_band, x=x, y=y, ax=axes[1],
                                  title="hack: w11, w12 fixed at ML, 3 weights sampled")
 plt.show()
 
@@ -296,9 +303,11 @@ print(f"ESS/s falls by {drop['nuts']:.0f}x (NUTS) and {drop['metropolis']:.0f}x 
 
 # %% [markdown]
 # Why it stops scaling: each log-density and gradient evaluation costs more (every weight touches
-# every data point), the step size must shrink as the posterior gets more curved directions (the
-# printed NUTS step sizes), so each independent draw needs longer trajectories, and the number of
-# symmetric copies of each mode grows as $2^H H!$, so no chain can visit more than a few of them.
+# every data point); the adapted mass matrix whitens the posterior with one global covariance, but
+# the curvature that varies from place to place (ridges that bend) is left over and grows with the
+# network, so the step size in whitened coordinates (printed above) shrinks and each independent
+# draw needs longer trajectories; and the number of symmetric copies of each mode grows as
+# $2^H H!$, so no chain can visit more than a few of them.
 # A modern network has millions of weights: sampling its posterior this way is out of reach, which
 # is why the next labs approximate it instead (variational inference).
 

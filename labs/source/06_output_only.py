@@ -94,14 +94,14 @@ grid = np.linspace(-1.5, 1.5, 301)
 preds = [cb.bnn.predict(m, grid, seed=SEED) for m in models]
 pred = preds[0]
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-cb.plotting.plot_predictive_band(grid, pred.mean, pred.aleatoric_sd, x=het.x, y=het.y, ax=axes[0],
+cb.plotting.plot_predictive_band(grid, pred, "aleatoric", x=het.x, y=het.y, ax=axes[0],
                                  label="network mean", title="Output-only network: mu +- 2 sigma(x)")
 axes[0].plot(grid, true_mean(grid) + 2 * true_noise_sd(grid), "k:", lw=1, label="true mean +- 2 s(x)")
 axes[0].plot(grid, true_mean(grid) - 2 * true_noise_sd(grid), "k:", lw=1)
 axes[0].legend(fontsize=8)
 for k, p in enumerate(preds):
     axes[1].plot(grid, p.mean, f"C{k}-", lw=1.5, label=f"network {k} (seed {SEED + k})")
-    axes[1].fill_between(grid, p.mean - 2 * p.aleatoric_sd, p.mean + 2 * p.aleatoric_sd, color=f"C{k}", alpha=0.12)
+    axes[1].fill_between(grid, *p.band(2.0, component="aleatoric"), color=f"C{k}", alpha=0.12)
 axes[1].scatter(het.x, het.y, s=6, color="k", alpha=0.4)
 axes[1].set_title("Independently trained networks disagree off the data")
 axes[1].set_xlabel("x")
@@ -156,7 +156,8 @@ for name, mask in regions.items():
 for x0 in (-0.75, 0.75):
     j = np.argmin(np.abs(grid - x0))
     print(f"at x = {x0:+.2f}: network sigma {pred.aleatoric_sd[j]:.3f}, true noise sd {true_noise_sd(grid[j]):.3f}")
-train_coverage = coverage(het.y, *(lambda p: (p.mean, p.aleatoric_sd))(cb.bnn.predict(models[0], het.x)), 2.0)
+at_train = cb.bnn.predict(models[0], het.x, seed=SEED)
+train_coverage = coverage(het.y, at_train.mean, at_train.aleatoric_sd, 2.0)
 print(f"2-sd coverage of the training points: {train_coverage:.1%}")
 print(f"epistemic sd of an output-only network: {np.max(pred.epistemic_sd):.1f} everywhere (no weight uncertainty)")
 off = "outside"

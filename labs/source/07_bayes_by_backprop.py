@@ -151,13 +151,14 @@ print(f"cb.bnn.predict (independent draws) agrees with your split: epistemic sd 
       f"{1 / np.sqrt(2 * NUM_PASSES):.0%}, more here: mu_t is heavy-tailed off the data and one weight "
       f"draw moves the whole curve, so the errors at different x are correlated)")
 
+# From here on we use the library's (seeded, reproducible) `Predictive`: `library.mean`,
+# `library.aleatoric_sd`, `library.epistemic_sd`, `library.total_sd`, one value per grid point.
 fig, axes = plt.subplots(2, 1, figsize=(8, 7), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
-cb.plotting.plot_predictive_band(grid, mean, {"total (aleatoric + epistemic)": total_sd, "aleatoric": aleatoric_sd},
-                                 x=het.x, y=het.y, ax=axes[0], label="predictive mean",
-                                 title=f"Bayes by Backprop, {NUM_PASSES} passes: mean +- 2 sd")
+cb.plotting.plot_predictive_band(grid, library, ("total", "aleatoric"), x=het.x, y=het.y, ax=axes[0],
+                                 label="predictive mean", title=f"Bayes by Backprop, {NUM_PASSES} passes: mean +- 2 sd")
 axes[0].set_ylim(-3, 3)
-axes[1].plot(grid, epistemic_sd, "C3-", label="epistemic sd")
-axes[1].plot(grid, aleatoric_sd, "C2--", label="aleatoric sd")
+axes[1].plot(grid, library.epistemic_sd, "C3-", label="epistemic sd")
+axes[1].plot(grid, library.aleatoric_sd, "C2--", label="aleatoric sd")
 for edge in (-1.0, -0.25, 0.25, 1.0):
     axes[1].axvline(edge, color="gray", ls=":", lw=1)
 axes[1].set_xlabel("x")
@@ -175,9 +176,9 @@ regions = {
     "gap": np.abs(grid) < 0.15,
     "outside": (np.abs(grid) >= 1.2) & (np.abs(grid) <= 1.5),
 }
-epistemic = {name: epistemic_sd[mask].mean() for name, mask in regions.items()}
+epistemic = {name: library.epistemic_sd[mask].mean() for name, mask in regions.items()}
 for name, mask in regions.items():
-    print(f"{name:8s} epistemic sd {epistemic[name]:.3f}   aleatoric sd {aleatoric_sd[mask].mean():.3f}")
+    print(f"{name:8s} epistemic sd {epistemic[name]:.3f}   aleatoric sd {library.aleatoric_sd[mask].mean():.3f}")
 off_ratio = epistemic["outside"] / epistemic["data"]
 print(f"epistemic sd off the data (1.2 <= |x| <= 1.5) is {off_ratio:.1f}x that at the data; "
       f"in the gap {epistemic['gap'] / epistemic['data']:.1f}x")

@@ -113,9 +113,8 @@ for kind in KINDS:
 
 fig, axes = plt.subplots(2, 2, figsize=(12, 8), sharex=True, sharey=True)
 for ax, kind in zip(axes.ravel(), KINDS):
-    p = preds[kind]
-    cb.plotting.plot_predictive_band(grid, p.mean, {"total": p.total_sd, "aleatoric": p.aleatoric_sd},
-                                     x=het.x, y=het.y, ax=ax, label="mean", title=kind)
+    cb.plotting.plot_predictive_band(grid, preds[kind], ("total", "aleatoric"), x=het.x, y=het.y, ax=ax,
+                                     label="mean", title=kind)
     ax.set_ylim(-3, 3)
 plt.tight_layout()
 plt.show()

@@ -1,0 +1,57 @@
+"""Autograded questions: `check(question_id, **answers)` and the question registry.
+
+A question is a plain function registered with `@question(...)` in
+`cs109b_bayes/questions/labNN.py`. It receives the student's answers as keyword
+arguments and tests their *behaviour*: it calls the student's function on fresh
+random inputs and compares with a reference (scipy, a closed form, TFP), or
+compares a statistic with a tolerance derived from its Monte Carlo standard
+error. It signals a wrong answer by raising `CheckFailed` (the `expect_*`
+helpers do that with an expected-vs-got message).
+
+The modules, one job each:
+
+* `registry`: `question`, `questions`, `lookup`, `Question`.
+* `expectations`: what a test asserts (`expect_close`, `expect_true`, `expect_answered`,
+  `answer_array`, `CheckFailed`) and its fresh random inputs (`fresh_rng`).
+* `blame`: whether an error was raised in the student's code or in the checker's.
+* `checking`: `check`, `CheckResult`, `strict_mode`, the check log (`CS109B_CHECK_LOG`).
+
+#### Examples
+
+```python
+import cs109b_bayes as cb
+cb.check("lab01.ols", fit_ols=lambda x, y: np.polyfit(x, y, 1)[::-1])
+```
+"""
+
+from cs109b_bayes.grading.checking import CheckerError, CheckResult, check, strict_mode
+from cs109b_bayes.grading.expectations import (
+    CheckFailed,
+    answer_array,
+    draw_check_seed,
+    expect_answered,
+    expect_close,
+    expect_true,
+    fresh_inputs,
+    fresh_rng,
+)
+from cs109b_bayes.grading.registry import Question, lookup, question, questions
+
+__all__ = [
+    "CheckFailed",
+    "CheckResult",
+    "CheckerError",
+    "Question",
+    "answer_array",
+    "check",
+    "draw_check_seed",
+    "expect_answered",
+    "expect_close",
+    "expect_true",
+    "fresh_inputs",
+    "fresh_rng",
+    "lookup",
+    "question",
+    "questions",
+    "strict_mode",
+]

@@ -1,0 +1,80 @@
+"""Variational auto-encoders (VAE) and plain auto-encoders (AE) on images, in `tf_keras`.
+
+Kingma & Welling's model: a prior p(z) = N(0, I) on a small latent vector z, a
+decoder p(x | z) (Bernoulli on binarised pixels, or Gaussian with a learned or
+fixed scale), and an encoder q(z | x) = N(z_mean(x), diag(exp(z_log_var(x)))).
+Training maximises the evidence lower bound, per example
+
+    ELBO(x) = E_q[log p(x | z)] - KL(q(z | x) || p(z)) <= log p(x),
+
+with z = z_mean + exp(z_log_var / 2) * eps, eps ~ N(0, I) (the reparameterisation
+trick) and the KL either analytic or estimated from the same L samples of z.
+
+The modules, one job each:
+
+- `images`: `prepare_images` (flatten, binarise), `latent_grid` (prior quantiles);
+- `losses`: `analytic_kl`, `sampled_kl`, Gaussian log-densities, decoder log-likelihoods;
+- `networks`: `build_encoder` / `build_decoder` (dense, optional Flipout encoder);
+- `models`: the `VAE` and `AE` tf_keras models (stateless, seeded training noise);
+- `builders`: `build_vae` / `build_ae` (the lecture's architecture in one call);
+- `training`: `train` (seeded shuffling, Adam that carries over between calls) and `TrainResult`;
+- `evaluation`: `evaluate` (held-out ELBO, its parts, the importance-weighted bound) and `HeldOutScore`;
+- `manifold`: `decode_manifold`;
+- `io`: `save` / `load`.
+
+Every random number comes from an explicit int seed through `cs109b_bayes.seeds` and
+`cs109b_bayes.noise` (stateless ops); no function here reads or writes NumPy's, Python's or
+TensorFlow's global random state (a Flipout encoder called directly, `encoder(x)`, outside
+`train` / `evaluate` uses TensorFlow's stateful ops; see `networks`).
+
+#### Examples
+
+```python
+import cs109b_bayes as cb
+mnist = cb.data.load_mnist()
+x_train, x_test = cb.vae.prepare_images(mnist.x), cb.vae.prepare_images(mnist.x_test)
+vae = cb.vae.build_vae(latent_dim=2, seed=0)
+result = cb.vae.train(vae, x_train, epochs=20, seed=0)
+print(cb.vae.evaluate(vae, x_test, num_samples=100, seed=0))
+canvas, grid = cb.vae.decode_manifold(vae)
+```
+
+#### References
+
+[1]: Kingma, D. P. and Welling, M. Auto-Encoding Variational Bayes. ICLR 2014.
+     https://arxiv.org/abs/1312.6114
+[2]: Burda, Y., Grosse, R. and Salakhutdinov, R. Importance Weighted Autoencoders.
+     https://arxiv.org/abs/1509.00519
+[3]: Wen, Y. et al. Flipout: Efficient Pseudo-Independent Weight Perturbations on
+     Mini-Batches. https://arxiv.org/abs/1803.04386
+"""
+
+from cs109b_bayes.vae.builders import build_ae, build_vae
+from cs109b_bayes.vae.evaluation import HeldOutScore, evaluate
+from cs109b_bayes.vae.images import latent_grid, prepare_images
+from cs109b_bayes.vae.io import load, save
+from cs109b_bayes.vae.losses import analytic_kl, sampled_kl
+from cs109b_bayes.vae.manifold import decode_manifold
+from cs109b_bayes.vae.models import AE, VAE
+from cs109b_bayes.vae.networks import build_decoder, build_encoder
+from cs109b_bayes.vae.training import TrainResult, train
+
+__all__ = [
+    "AE",
+    "HeldOutScore",
+    "TrainResult",
+    "VAE",
+    "analytic_kl",
+    "build_ae",
+    "build_decoder",
+    "build_encoder",
+    "build_vae",
+    "decode_manifold",
+    "evaluate",
+    "latent_grid",
+    "load",
+    "prepare_images",
+    "sampled_kl",
+    "save",
+    "train",
+]

@@ -18,6 +18,10 @@ from cs109b_bayes._guard import ensure_legacy_keras
 
 ensure_legacy_keras()
 
+from cs109b_bayes import quiet  # noqa: E402
+
+quiet.install()   # TensorFlow's log lines stay out of notebooks
+
 import os as _os  # noqa: E402
 
 import importlib as _importlib  # noqa: E402
@@ -30,7 +34,7 @@ from cs109b_bayes.inference import MCMCResult, bootstrap, diagnostics, metropoli
 # `cs109b_bayes.diagnostics` stays importable (`from cs109b_bayes.diagnostics import ...`).
 _sys.modules["cs109b_bayes.diagnostics"] = diagnostics
 
-from cs109b_bayes import data, grading, models, plotting, seeds  # noqa: E402
+from cs109b_bayes import data, grading, models, plotting, progress, seeds  # noqa: E402
 from cs109b_bayes.grading import check  # noqa: E402
 
 # Modules that build TensorFlow models load on first use (`cb.bnn`, `cb.vae`, ...), so the
@@ -62,6 +66,8 @@ __all__ = [
     "metropolis",
     "models",
     "plotting",
+    "progress",
+    "quiet",
     "sample_hmc",
     "seeds",
     "variational",

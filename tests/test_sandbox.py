@@ -60,7 +60,8 @@ def test_python_runs_and_imports_the_package(workdir):
         print(cs109b_bayes.__file__, os.getcwd(), os.environ["HOME"])
     """, workdir)
     assert result.ok and result.sandbox == "bwrap", result
-    assert result.stdout.split() == [str(PACKAGE_DIR / "__init__.py"), SANDBOX_WORKDIR, SANDBOX_WORKDIR]
+    expected = [str(PACKAGE_DIR / "__init__.py"), SANDBOX_WORKDIR, SANDBOX_WORKDIR]
+    assert result.stdout.split() == expected
     assert result.returncode == 0 and result.cause is None and not result.stdout_truncated
 
 
@@ -107,7 +108,8 @@ def test_lab_solutions_and_hidden_paths_show_empty(tmp_path, workdir):
         import os
         print(sorted(os.listdir("/course/labs")), os.listdir("/course/labs/source"))
         print(open("/course/data/table.csv").read(), repr(open("/course/data/answers.txt").read()))
-    """, workdir, readonly_paths=[(course, "/course")], hidden_paths=[course / "data" / "answers.txt"])
+    """, workdir, readonly_paths=[(course, "/course")],
+                    hidden_paths=[course / "data" / "answers.txt"])
     assert result.stdout.splitlines() == ["['02_metropolis.ipynb', 'source'] []", "1,2 ''"], result
 
 

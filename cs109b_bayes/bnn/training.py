@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from cs109b_bayes import noise, seeds
+from cs109b_bayes import progress as cb_progress
 from cs109b_bayes.bnn.inputs import as_inputs, as_targets, check_count
 from cs109b_bayes.bnn.kinds import model_kind
 
@@ -54,7 +55,7 @@ def _train_step(model, kind, base_seed):
     return step
 
 
-def fit(model, x, y, *, epochs, seed, batch_size=32, verbose=False):
+def fit(model, x, y, *, epochs, seed, batch_size=32, verbose=False, progress=None):
     """Train a `build_regressor` model by minibatch Adam on `NLL + KL / N`; record both terms.
 
     Minibatches are reshuffled each epoch with `cb.seeds.numpy_rng(seed, "fit/shuffle")`;
@@ -72,6 +73,8 @@ def fit(model, x, y, *, epochs, seed, batch_size=32, verbose=False):
         seed: int seed.
         batch_size: minibatch size. Default value: 32.
         verbose: print the loss every tenth of the run. Default value: False.
+        progress: a progress bar of the epochs: True, False, or None for "in a notebook,
+            not in headless runs" (see `cb.progress.enabled`). Default value: None.
 
     Returns:
         A `TrainingHistory`.
@@ -100,20 +103,29 @@ def fit(model, x, y, *, epochs, seed, batch_size=32, verbose=False):
     n = len(x)
     step_index = 0
     history = {"nll": [], "kl": [], "seconds": []}
-    for epoch in range(epochs):
-        start = time.perf_counter()
-        order = rng.permutation(n)
-        nll_sum = kl_sum = 0.0
-        for begin in range(0, n, batch_size):
-            idx = order[begin:begin + batch_size]
-            nll, kl = step(x[idx], y[idx], tf.constant(step_index, tf.int32))
-            step_index += 1
-            nll_sum += float(nll) * len(idx)
-            kl_sum += float(kl) * len(idx)
-        history["nll"].append(nll_sum / n)
-        history["kl"].append(kl_sum / n)
-        history["seconds"].append(time.perf_counter() - start)
-        if verbose and (epoch + 1) % max(1, epochs // 10) == 0:
-            print(f"epoch {epoch + 1}: nll {history['nll'][-1]:.4f}  kl {history['kl'][-1]:.4f}")
+    with cb_progress.bar(total=epochs, desc=f"fit {kind}", unit="epoch", progress=progress) as bar:
+        for epoch in range(epochs):
+            _epoch(step, x, y, rng.permutation(n), batch_size, step_index, history)
+            step_index += -(-n // batch_size)
+            bar.update(1)
+            bar.set_postfix_str(f"nll {history['nll'][-1]:.3f} kl {history['kl'][-1]:.3f}", refresh=False)
+            if verbose and (epoch + 1) % max(1, epochs // 10) == 0:
+                print(f"epoch {epoch + 1}: nll {history['nll'][-1]:.4f}  kl {history['kl'][-1]:.4f}")
     nll, kl = np.array(history["nll"]), np.array(history["kl"])
     return TrainingHistory(nll + kl, nll, kl, np.array(history["seconds"]), seed)
+
+
+def _epoch(step, x, y, order, batch_size, step_index, history):
+    """One pass over the data in `order`; appends the epoch's mean NLL, KL and seconds to `history`."""
+    n = len(order)
+    start = time.perf_counter()
+    nll_sum = kl_sum = 0.0
+    for begin in range(0, n, batch_size):
+        idx = order[begin:begin + batch_size]
+        nll, kl = step(x[idx], y[idx], tf.constant(step_index, tf.int32))
+        step_index += 1
+        nll_sum += float(nll) * len(idx)
+        kl_sum += float(kl) * len(idx)
+    history["nll"].append(nll_sum / n)
+    history["kl"].append(kl_sum / n)
+    history["seconds"].append(time.perf_counter() - start)

@@ -1,18 +1,16 @@
 """Grade many submissions into one CSV that survives anything: crashes, hangs, Ctrl-C, reruns.
 
-`grade_batch` calls the caller's `grade_one(path) -> row` (which grades one submission in a
-sandbox) for every submission, here, in N threads or as tasks on a Dask cluster, and after
-each row rewrites the CSV atomically (temporary file + `os.replace`): no one ever sees half
-a row, and Ctrl-C keeps every row graded so far. Submissions are keyed by their resolved
-path (`a/lab.ipynb` and `b/lab.ipynb` stay apart). A missing or unreadable input, an
-exception or hang of `grade_one`, or a lost Dask worker becomes a row with its cause and
-makes `BatchReport.ok` False. Text cells a spreadsheet would run as a formula (`=`, `+`,
-`-`, `@`) get a leading `'`, since error messages come from student code.
+`grade_batch` calls the caller's `grade_one(path) -> row` (one submission, in a sandbox) for
+every submission, here, in N threads or on a Dask cluster, and after each row rewrites the
+CSV atomically (temporary file + `os.replace`): no one sees half a row, and Ctrl-C keeps
+every row graded so far. Submissions are keyed by resolved path (`a/lab.ipynb` and
+`b/lab.ipynb` stay apart). A missing or unreadable input, an exception or hang of
+`grade_one`, or a lost Dask worker is a row with its cause and makes `BatchReport.ok`
+False. The CSV itself is `cs109b_bayes.course.grades_csv`.
 """
 
 import collections
 import concurrent.futures
-import csv
 import dataclasses
 import os
 import pathlib
@@ -20,16 +18,10 @@ import sys
 import threading
 import time
 
+from cs109b_bayes.course.grades_csv import PROBLEM_STATUSES, GradesCSV, error_line
 from cs109b_bayes.course.processes import stop_all
 
-__all__ = ["BatchInterrupted", "BatchReport", "FIXED_COLUMNS", "PROBLEM_STATUSES",
-           "grade_batch", "submission_key"]
-
-#: The columns of every grades CSV besides the question columns.
-FIXED_COLUMNS = ("submission", "status", "score", "seconds", "error")
-#: Statuses that are the batch's problem, not the submission's: they fail the batch and
-#: are graded again by `resume=True`.
-PROBLEM_STATUSES = ("missing", "unreadable", "error")
+__all__ = ["BatchInterrupted", "BatchReport", "grade_batch", "submission_key"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +97,7 @@ def _grade_safely(grade_one, path, timeout_seconds):
         try:
             outcome["row"] = grade_one(path)
         except (Exception, SystemExit) as err:    # noqa: BLE001 (the row records any failure)
-            outcome["row"] = {"status": "error", "error": _first_line(err)}
+            outcome["row"] = {"status": "error", "error": error_line(err)}
         except BaseException as err:   # KeyboardInterrupt: the caller's to handle
             outcome["raise"] = err
 
@@ -157,7 +149,8 @@ def grade_batch(submissions, *, grade_one, questions, csv_path, workers=None, da
         grading failed.
 
     Raises:
-        TypeError: if `grade_one` is not callable or `questions` not a list of str.
+        TypeError: if `grade_one` is not callable, `submissions` is one path or `questions`
+            is not a list of str.
         ValueError: if the options conflict, or `csv_path` is a folder, lies in a missing
             folder or has other columns than expected (with `resume`).
         FileExistsError: if `csv_path` exists and neither `resume` nor `overwrite` is set.
@@ -179,6 +172,8 @@ def grade_batch(submissions, *, grade_one, questions, csv_path, workers=None, da
     start = time.monotonic()
     if not callable(grade_one):
         raise TypeError(f"grade_one must be callable, got {grade_one!r}")
+    if isinstance(submissions, (str, bytes, os.PathLike)):
+        raise TypeError(f"submissions must be a list of paths, not one path: {submissions!r}")
     if dask_address is not None and workers is not None:
         raise ValueError("give workers (threads here) or dask_address (a cluster), not both")
     if dask_address is None:
@@ -187,7 +182,7 @@ def grade_batch(submissions, *, grade_one, questions, csv_path, workers=None, da
             raise ValueError(f"workers must be a positive int, got {workers!r}")
     elif not isinstance(dask_address, str):
         raise TypeError(f"dask_address must be a str like 'tcp://host:8786', got {dask_address!r}")
-    table = _Table(csv_path, _columns(questions), resume=resume, overwrite=overwrite)
+    table = GradesCSV(csv_path, questions, resume=resume, overwrite=overwrite)
     table.save()    # proves the CSV can be written before anything is graded
     todo, skipped = {}, []
     for path in submissions:
@@ -197,29 +192,27 @@ def grade_batch(submissions, *, grade_one, questions, csv_path, workers=None, da
         else:
             todo.setdefault(key, pathlib.Path(key))
     table.plan(todo)
-    written, ready, results = {}, [], None
+    written, ready = {}, []
     bar = _progress_bar(len(todo), enabled=progress)
+    for key, path in todo.items():
+        problem = _input_problem(path)
+        if problem:
+            written[key] = table.put(key, problem)
+            bar.update()
+        else:
+            ready.append((key, path))
+    results = _results(grade_one, ready, workers=workers, dask_address=dask_address,
+                       timeout_seconds=timeout_seconds)
     try:
-        for key, path in todo.items():
-            problem = _input_problem(path)
-            if problem:
-                written[key] = table.put(key, problem)
-                bar.update()
-            else:
-                ready.append((key, path))
-        results = _results(grade_one, ready, workers=workers, dask_address=dask_address,
-                           timeout_seconds=timeout_seconds)
         for key, row in results:
             written[key] = table.put(key, row)
             bar.update()
     except KeyboardInterrupt:
-        if results is not None:
-            results.close()     # cancels the submissions not started yet
+        results.close()     # first cancel the submissions not started yet
         stop_all()
         raise BatchInterrupted(_report(table, todo, written, skipped, start)) from None
     finally:
-        if results is not None:
-            results.close()
+        results.close()
         bar.close()
     return _report(table, todo, written, skipped, start)
 
@@ -230,21 +223,6 @@ def _report(table, todo, written, skipped, start):
                        seconds=time.monotonic() - start)
 
 
-def _columns(questions):
-    if isinstance(questions, str) or not all(isinstance(q, str) and q for q in questions):
-        raise TypeError(f"questions must be a list of non-empty str, got {questions!r}")
-    columns = [*FIXED_COLUMNS, *questions]
-    repeated = sorted({c for c in columns if columns.count(c) > 1})
-    if repeated:
-        raise ValueError(f"question columns repeat or shadow a fixed column: {repeated}")
-    return columns
-
-
-def _first_line(err):
-    lines = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
-
-
 def _input_problem(path):
     """A row for a missing or unreadable input, else None."""
     if not path.exists():
@@ -253,7 +231,7 @@ def _input_problem(path):
         with open(path, "rb") as handle:
             handle.read(1)
     except OSError as err:
-        return {"status": "unreadable", "error": _first_line(err)}
+        return {"status": "unreadable", "error": error_line(err)}
     return None
 
 
@@ -284,7 +262,7 @@ def _dask_results(grade_one, ready, address, timeout_seconds):
     try:
         client = Client(address, set_as_default=False)
     except (OSError, TimeoutError) as err:
-        raise ConnectionError(f"no Dask scheduler at {address}: {_first_line(err)}") from None
+        raise ConnectionError(f"no Dask scheduler at {address}: {error_line(err)}") from None
     futures = {}
     try:
         for key, path in ready:
@@ -296,7 +274,7 @@ def _dask_results(grade_one, ready, address, timeout_seconds):
             except KeyboardInterrupt:
                 raise
             except BaseException as err:  # noqa: BLE001 (KilledWorker, cancelled, lost connection)
-                row = {"status": "error", "error": f"Dask task failed: {_first_line(err)}"}
+                row = {"status": "error", "error": f"Dask task failed: {error_line(err)}"}
             yield futures[future], row
     finally:
         client.cancel(list(futures))
@@ -308,88 +286,3 @@ def _progress_bar(total, *, enabled):
 
     return tqdm(total=total, desc="grading", unit="submission", file=sys.stderr,
                 disable=None if enabled else True, dynamic_ncols=True)
-
-
-class _Table:
-    """The CSV's rows by submission key, rewritten atomically after every change."""
-
-    def __init__(self, path, columns, *, resume, overwrite):
-        if resume and overwrite:
-            raise ValueError("give resume or overwrite, not both")
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"csv_path must be a path, got {path!r}")
-        self.path, self.columns = pathlib.Path(path).expanduser().absolute(), columns
-        self.rows, self.order = {}, {}     # key -> row; key -> its place in the file
-        folder = self.path.parent
-        if self.path.is_dir():
-            raise ValueError(f"--csv {self.path} is a folder, not a file")
-        if not folder.is_dir():
-            raise ValueError(f"--csv {self.path}: folder {folder} does not exist")
-        if not os.access(folder, os.W_OK):
-            raise PermissionError(f"--csv {self.path}: folder {folder} is not writable")
-        if self.path.exists() and not (resume or overwrite):
-            raise FileExistsError(f"--csv {self.path} exists: --resume continues it, "
-                                  f"--overwrite replaces it")
-        if resume and self.path.exists():
-            self.rows = self._read()
-            self.order = {key: place for place, key in enumerate(self.rows)}
-
-    def _read(self):
-        try:
-            with open(self.path, newline="", encoding="utf-8") as handle:
-                reader = csv.DictReader(handle)
-                rows = {row["submission"]: row for row in reader} if reader.fieldnames else {}
-        except (OSError, UnicodeDecodeError, csv.Error, KeyError) as err:
-            raise ValueError(f"--resume: cannot read {self.path}: {_first_line(err)}") from None
-        if reader.fieldnames != self.columns:
-            raise ValueError(f"--resume: {self.path} has columns {reader.fieldnames}, expected "
-                             f"{self.columns} (different questions? use another --csv)")
-        return rows
-
-    def plan(self, keys):
-        """New rows go after the kept ones, in the order of `keys`."""
-        for key in keys:
-            self.order.setdefault(key, len(self.order))
-
-    def is_done(self, key):
-        return key in self.rows and self.rows[key]["status"] not in PROBLEM_STATUSES
-
-    def put(self, key, row):
-        """Adds the row of `key` (normalised to the columns) and saves; returns the row."""
-        known = [c for c in self.columns if c not in ("submission", "seconds")]
-        row = dict(row)
-        unknown = sorted(set(row) - set(self.columns))
-        if unknown:
-            row = {**row, "status": "error", "error": f"grade_one returned unknown columns {unknown}"}
-        answers = [row.get(q) for q in self.columns[len(FIXED_COLUMNS):]]
-        row.setdefault("score", sum(a for a in answers if isinstance(a, (bool, int, float))))
-        row.setdefault("status", "graded")
-        clean = {"submission": key, "seconds": row.get("seconds", "")}
-        clean.update({c: _cell(row.get(c, "")) for c in known})
-        self.rows[key] = clean
-        self.save()
-        return clean
-
-    def save(self):
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        with open(temporary, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=self.columns)
-            writer.writeheader()
-            writer.writerows(self.rows[key] for key in sorted(self.rows, key=self.order.get))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.path)
-
-
-def _cell(value):
-    """A CSV cell: booleans as 1/0, the first line of text, no spreadsheet formulas."""
-    if isinstance(value, bool):
-        return int(value)
-    if not isinstance(value, str):
-        return value
-    text = value.strip().splitlines()[0] if value.strip() else ""
-    try:
-        float(text)
-        return text
-    except ValueError:
-        return "'" + text if text[:1] in ("=", "+", "-", "@") else text

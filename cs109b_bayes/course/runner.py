@@ -97,7 +97,7 @@ def run_notebook(notebook, *, out_path, env, timeout=600, allow_errors=False):
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         log_path = os.path.join(scratch, "checks.jsonl")
-        kernel_env = dict(os.environ, **env, CS109B_CHECK_LOG=log_path,
+        kernel_env = dict(os.environ, CS109B_HEADLESS="1", **env, CS109B_CHECK_LOG=log_path,
                           MPLBACKEND="module://matplotlib_inline.backend_inline")
         client = NotebookClient(
             notebook,

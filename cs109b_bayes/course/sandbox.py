@@ -1,10 +1,11 @@
 """Run one command in a sandbox: bubblewrap (`bwrap`) where it works, else a weaker fallback.
 
 Under bubblewrap the command sees, read-only, the Python installation, the `cs109b_bayes`
-package directory (only it: a checkout's `labs/source` stays hidden) and the paths the
-caller adds (the data folder); a private writable folder at `/submission` (its `cwd` and
-`HOME`); a small fresh `/tmp`; nothing else: no other submissions or instructor files, no
-network (not even the host's loopback), its own PID namespace (all its processes die with it).
+package directory (only it, not a checkout around it) and the paths the caller adds (the
+data folder), with every `labs/source` folder (lab solutions) in them shown empty; a private
+writable folder at `/submission` (its `cwd` and `HOME`); a small fresh `/tmp`; nothing else:
+no other submissions or instructor files, no network (not even the host's loopback), its
+own PID namespace (all its processes die with it).
 
 Limits, in both modes: every 0.1 s this process sums the resident memory of the sandbox's
 processes and kills them all above `memory_bytes` (`out_of_memory`); each process also has
@@ -297,8 +298,9 @@ def _mounts(readonly_paths, hidden_paths):
     pairs, given = {(path, path) for path in default_readonly_paths()}, []
     for item in readonly_paths:
         source, destination = item if isinstance(item, tuple) and len(item) == 2 else (item, item)
-        if not isinstance(source, (str, os.PathLike)) or not isinstance(destination, (str, os.PathLike)):
-            raise TypeError(f"readonly_paths items must be paths or (source, destination), got {item!r}")
+        if not all(isinstance(p, (str, os.PathLike)) for p in (source, destination)):
+            raise TypeError(f"readonly_paths items must be paths or (source, destination) "
+                            f"pairs, got {item!r}")
         source, destination = os.path.abspath(source), os.path.abspath(destination)
         if not os.path.exists(source):
             raise ValueError(f"read-only path {source} does not exist")

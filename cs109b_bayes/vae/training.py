@@ -17,6 +17,7 @@ import time
 import tensorflow as tf
 import tf_keras
 
+from cs109b_bayes import progress as cb_progress
 from cs109b_bayes import seeds
 from cs109b_bayes.vae.checks import check_image_batch, positive_int, positive_scale
 from cs109b_bayes.vae.networks import has_flipout
@@ -87,8 +88,22 @@ def _optimizer(model, learning_rate, reset):
     return current
 
 
+class _ProgressBar(tf_keras.callbacks.Callback):
+    """Moves a `cb.progress.bar` one epoch at a time, showing the loss."""
+
+    def __init__(self, bar):
+        super().__init__()
+        self.bar = bar
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.bar.update(1)
+        if logs and "loss" in logs:
+            self.bar.set_postfix_str(f"loss {float(logs['loss']):.2f}", refresh=False)
+
+
 def train(model, images, *, epochs, batch_size=128, learning_rate=1e-3, validation_images=None,
-          seed=0, reset_optimizer=False, jit_compile="auto", steps_per_execution=16, verbose=0):
+          seed=0, reset_optimizer=False, jit_compile="auto", steps_per_execution=16, verbose=0,
+          progress=None):
     """Fit a `VAE` or `AE` with Adam on flattened images, seeded and compiled (XLA where it helps).
 
     Each epoch visits the images in a stateless random order drawn from (`seed`, epoch
@@ -119,6 +134,8 @@ def train(model, images, *, epochs, batch_size=128, learning_rate=1e-3, validati
             Python overhead (about 1.7x faster for the lecture's VAE on 2 cores) and
             does not change the result. Default value: 16.
         verbose: Keras verbosity. Default value: 0.
+        progress: a progress bar of the epochs (loss shown): True, False, or None for "in
+            a notebook, not in headless runs" (see `cb.progress.enabled`). Default value: None.
 
     Returns:
         A `TrainResult`.
@@ -157,8 +174,10 @@ def train(model, images, *, epochs, batch_size=128, learning_rate=1e-3, validati
                   steps_per_execution=steps_per_execution)
     timer = _EpochTimer()
     start = time.perf_counter()
-    history = model.fit(data, epochs=epochs, steps_per_epoch=math.ceil(len(x) / batch_size),
-                        validation_data=validation, verbose=verbose, callbacks=[timer])
+    with cb_progress.bar(total=epochs, desc=f"train {type(model).__name__}", unit="epoch",
+                         progress=progress) as bar:
+        history = model.fit(data, epochs=epochs, steps_per_epoch=math.ceil(len(x) / batch_size),
+                            validation_data=validation, verbose=verbose, callbacks=[timer, _ProgressBar(bar)])
     seconds = time.perf_counter() - start
     model.epochs_trained = first_epoch + epochs
     if epochs > 1:

@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+from cs109b_bayes import progress as cb_progress
 from cs109b_bayes import seeds
 from cs109b_bayes.inference import start, validation
 from cs109b_bayes.inference.hmc import cache, fingerprint, metric, warmup
@@ -48,7 +49,7 @@ def _checked_options(kernel, step_size, target_accept_prob, dtype, num_leapfrog_
     validation.check_count("max_tree_depth", max_tree_depth)
     validation.check_choice("mass_matrix", mass_matrix, metric.KINDS)
     validation.check_flag("jit_compile", jit_compile)
-    validation.check_flag("progress", progress)
+    cb_progress.enabled(progress)   # raises TypeError for anything but True, False, None
     return float(step_size), float(target_accept_prob), dtype
 
 
@@ -71,7 +72,7 @@ def _compiled_runner(log_prob_fn, starts, layout, **options):
 def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_chains=4,
                kernel="nuts", step_size=0.1, num_leapfrog_steps=16, target_accept_prob=None,
                max_tree_depth=10, init_jitter=0.1, jit_compile=True, dtype="float32",
-               chunk_size=250, progress=False, mass_matrix="dense"):
+               chunk_size=250, progress=None, mass_matrix="dense"):
     """Hamiltonian Monte Carlo (NUTS by default) with TFP, compiled, chains vectorised.
 
     Burn-in follows Stan's windowed adaptation (`cs109b_bayes.inference.hmc.warmup`):
@@ -124,7 +125,8 @@ def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_ch
         dtype: floating dtype of the state, `"float32"` or `"float64"`. Default value: `"float32"`.
         chunk_size: steps per compiled call (progress is reported between calls).
             Default value: 250.
-        progress: show a progress bar. Default value: False.
+        progress: show a progress bar of the steps: True, False, or None for "in a
+            notebook, not in headless runs" (see `cb.progress.enabled`). Default value: None.
         mass_matrix: the metric adapted in Stan's windows: `"dense"` (the full
             covariance per chain, from windows with at least 2 (D + 1) draws for D
             parameter elements, else diagonal; always diagonal when D > 500),
@@ -137,7 +139,7 @@ def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_ch
         and compiling on a cache miss, close to 0 on a hit).
 
     Raises:
-        TypeError: if `seed` is not an int, or `jit_compile` or `progress` is not a bool.
+        TypeError: if `seed` is not an int, `jit_compile` not a bool, or `progress` not a bool or None.
         ValueError: for non-finite `init`, names that do not match `log_prob_fn`,
             a non-positive step size, `num_results` < 4, negative
             `num_burnin_steps`, an unknown kernel, dtype or mass matrix, an option
@@ -201,28 +203,23 @@ def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_ch
         cache.store(new_entry[0], runner, new_entry[1])
     compile_seconds = time.perf_counter() - compile_started
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=num_burnin_steps + num_results, desc=f"{kernel} x{num_chains} chains", unit="step")
-    on_chunk = bar.update if bar is not None else None
-    sample_started = time.perf_counter()
-    for window in schedule:
-        z, kernel_results, draws, _ = runner.run_phase(
-            z, kernel_results, stream, num_steps=window.length, restart=True, factor=factor, step_size=step_size,
-            keep_draws=window.ends_with_metric_update, on_chunk=on_chunk, **tuning)
-        step_size = kernels.adapted_step_size(kernel_results).numpy()
-        if window.ends_with_metric_update:
-            theta = to_theta(z, tf.constant(factor, dtype), dense=dense)
-            factor = metric.regularised_cholesky(draws, dense=dense)
-            z = to_z(theta, tf.constant(factor, dtype), dense=dense)
-    z, kernel_results, draws, (accept, divergent, log_prob) = runner.run_phase(
-        z, kernel_results, stream, num_steps=num_results, restart=False, factor=factor, step_size=step_size,
-        keep_draws=True, on_chunk=on_chunk, **tuning)
-    seconds = time.perf_counter() - sample_started
-    if bar is not None:
-        bar.close()
+    with cb_progress.bar(total=num_burnin_steps + num_results, desc=f"{kernel} x{num_chains} chains",
+                         unit="step", progress=progress) as bar:
+        on_chunk = bar.update
+        sample_started = time.perf_counter()
+        for window in schedule:
+            z, kernel_results, draws, _ = runner.run_phase(
+                z, kernel_results, stream, num_steps=window.length, restart=True, factor=factor, step_size=step_size,
+                keep_draws=window.ends_with_metric_update, on_chunk=on_chunk, **tuning)
+            step_size = kernels.adapted_step_size(kernel_results).numpy()
+            if window.ends_with_metric_update:
+                theta = to_theta(z, tf.constant(factor, dtype), dense=dense)
+                factor = metric.regularised_cholesky(draws, dense=dense)
+                z = to_z(theta, tf.constant(factor, dtype), dense=dense)
+        z, kernel_results, draws, (accept, divergent, log_prob) = runner.run_phase(
+            z, kernel_results, stream, num_steps=num_results, restart=False, factor=factor, step_size=step_size,
+            keep_draws=True, on_chunk=on_chunk, **tuning)
+        seconds = time.perf_counter() - sample_started
 
     samples = layout.split_draws(np.moveaxis(draws, 0, 1).astype(np.float64))      # [chain, draw, ...]
     bad = [name for name, value in samples.items() if not np.all(np.isfinite(value))]

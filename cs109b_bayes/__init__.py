@@ -35,11 +35,11 @@ from cs109b_bayes.inference import MCMCResult, bootstrap, diagnostics, metropoli
 _sys.modules["cs109b_bayes.diagnostics"] = diagnostics
 
 from cs109b_bayes import data, grading, models, plotting, progress, seeds  # noqa: E402
-from cs109b_bayes.grading import check  # noqa: E402
+from cs109b_bayes.grading import check, hint, ready  # noqa: E402
 
 # Modules that build TensorFlow models load on first use (`cb.bnn`, `cb.vae`, ...), so the
 # numpy labs and the command line start without importing TensorFlow.
-_LAZY_MODULES = ("bnn", "vae", "variational")
+_LAZY_MODULES = ("bnn", "vae", "variational", "widgets")
 
 
 def __getattr__(name):
@@ -63,15 +63,18 @@ __all__ = [
     "diagnostics",
     "fast_mode",
     "grading",
+    "hint",
     "metropolis",
     "models",
     "plotting",
     "progress",
     "quiet",
+    "ready",
     "sample_hmc",
     "seeds",
     "variational",
     "vae",
+    "widgets",
 ]
 
 

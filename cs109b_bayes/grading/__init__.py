@@ -15,6 +15,8 @@ The modules, one job each:
   `answer_array`, `CheckFailed`) and its fresh random inputs (`fresh_rng`).
 * `blame`: whether an error was raised in the student's code or in the checker's.
 * `checking`: `check`, `CheckResult`, `strict_mode`, the check log (`CS109B_CHECK_LOG`).
+* `progress_log`: what passed in this kernel, hints on request (`hint`), `ready` guards.
+* `references`: `using_references`, to judge one answer with reference versions of earlier ones.
 
 #### Examples
 
@@ -35,12 +37,15 @@ from cs109b_bayes.grading.expectations import (
     fresh_inputs,
     fresh_rng,
 )
+from cs109b_bayes.grading.progress_log import Hint, failures, hint, hint_unlocked, passed, question_label, ready
+from cs109b_bayes.grading.references import using_references
 from cs109b_bayes.grading.registry import Question, lookup, question, questions
 
 __all__ = [
     "CheckFailed",
     "CheckResult",
     "CheckerError",
+    "Hint",
     "Question",
     "answer_array",
     "check",
@@ -48,10 +53,17 @@ __all__ = [
     "expect_answered",
     "expect_close",
     "expect_true",
+    "failures",
     "fresh_inputs",
     "fresh_rng",
+    "hint",
+    "hint_unlocked",
     "lookup",
+    "passed",
     "question",
+    "question_label",
     "questions",
+    "ready",
     "strict_mode",
+    "using_references",
 ]

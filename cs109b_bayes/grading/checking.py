@@ -15,6 +15,7 @@ import html
 import json
 import os
 
+from cs109b_bayes.grading import progress_log
 from cs109b_bayes.grading.blame import misused_answer, student_frame
 from cs109b_bayes.grading.expectations import CheckFailed, draw_check_seed, fresh_inputs
 from cs109b_bayes.grading.registry import lookup
@@ -39,6 +40,8 @@ class CheckResult:
         hint: a pointer for a wrong answer (empty when passed or for an internal error).
         seed: the seed of the fresh random inputs, to reproduce a failure.
         internal_error: True when the checker itself failed, not the student's answer.
+        show_hint: whether the hint is shown: after `cb.hint(question)` or after
+            `progress_log.HINT_AFTER` failed checks; before that the failure says how to ask.
     """
 
     question: str
@@ -47,6 +50,7 @@ class CheckResult:
     hint: str = ""
     seed: int = 0
     internal_error: bool = False
+    show_hint: bool = False
 
     def __bool__(self):
         return self.passed
@@ -58,9 +62,13 @@ class CheckResult:
         if self.internal_error:
             return f"ERROR {self.question}: {_INTERNAL}\n  {self.message}\n  (seed {self.seed})"
         lines = [f"FAIL {self.question}: {self.message}"]
-        if self.hint:
+        if self.hint and self.show_hint:
             lines.append(f"  Hint: {self.hint}")
-        lines.append(f"  (random inputs drawn with seed {self.seed})")
+        elif self.hint:
+            lines.append(f'  Stuck? cb.hint("{self.question}") shows a hint.')
+        lines.append(f"  Random inputs drawn with seed {self.seed}. To check again on the same inputs, run "
+                     f"%env CS109B_CHECK_SEED={self.seed} and re-run this cell (%env CS109B_CHECK_SEED= "
+                     f"goes back to fresh inputs).")
         return "\n".join(lines)
 
     def __repr__(self):
@@ -170,6 +178,10 @@ def check(question_id, **answers):
     spec = lookup(question_id)
     _check_answer_names(spec, answers)
     result, checker_error = _run(spec, answers, draw_check_seed())
+    if not result.internal_error:
+        progress_log.record(spec.id, result.passed)
+        if not result.passed and progress_log.hint_unlocked(spec.id):
+            result = dataclasses.replace(result, show_hint=True)
     _log(result)
     if not result.passed and strict_mode():
         if result.internal_error:

@@ -11,7 +11,7 @@ import importlib
 import inspect
 import pkgutil
 
-__all__ = ["Question", "lookup", "question", "questions"]
+__all__ = ["Question", "lab_order", "lookup", "question", "questions"]
 
 _REGISTRY = {}
 _QUESTIONS_PACKAGE = "cs109b_bayes.questions"
@@ -113,6 +113,25 @@ def questions(lab=None):
         return sorted(_REGISTRY)
     _load_lab(lab)
     return sorted(q for q in _REGISTRY if q.startswith(lab + "."))
+
+
+def lab_order(lab):
+    """A lab's question ids in the order its module defines them (the order the lab asks them).
+
+    Args:
+        lab: a lab prefix such as `"lab02"`.
+
+    Returns:
+        A list of question ids.
+
+    #### Examples
+
+    ```python
+    cb.grading.registry.lab_order("lab01")   # ['lab01.ols', 'lab01.resample', ...]
+    ```
+    """
+    _load_lab(lab)
+    return [q for q in _REGISTRY if q.startswith(lab + ".")]
 
 
 def lookup(question_id):

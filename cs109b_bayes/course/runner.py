@@ -62,6 +62,12 @@ def _last_error_line(text):
     return lines[-1] if lines else "error"
 
 
+# Not passed on to a lab's kernel, so it runs as in a student's own environment: pytest's marker
+# (ipykernel stops forwarding low-level output under pytest) and a log level that `import
+# cs109b_bayes` set in this process.
+_NOT_INHERITED = ("PYTEST_CURRENT_TEST", "TF_CPP_MIN_LOG_LEVEL")
+
+
 def run_notebook(notebook, *, out_path, env, timeout=600, allow_errors=False):
     """Execute `notebook` in a fresh kernel with extra environment variables.
 
@@ -97,7 +103,8 @@ def run_notebook(notebook, *, out_path, env, timeout=600, allow_errors=False):
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         log_path = os.path.join(scratch, "checks.jsonl")
-        kernel_env = dict(os.environ, CS109B_HEADLESS="1", **env, CS109B_CHECK_LOG=log_path,
+        kernel_env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
+        kernel_env.update(CS109B_HEADLESS="1", **env, CS109B_CHECK_LOG=log_path,
                           MPLBACKEND="module://matplotlib_inline.backend_inline")
         client = NotebookClient(
             notebook,

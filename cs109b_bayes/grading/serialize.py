@@ -1,0 +1,387 @@
+"""Safe data: what a grading recording may hold, to encode, store, decode and compare.
+
+The probe (`cs109b_bayes.grading.probe`) records, inside the sandbox, what a submission's
+answers were called with and what they returned; the grader reads that recording in its own
+process, so nothing in it may run code when read: no pickle, only JSON and `.npz` arrays
+(`np.load(allow_pickle=False)`). A value becomes a *form*: JSON scalars (None, bool, int,
+float, str) stay as they are; anything else is a dict tagged by `"$"`:
+
+* `tuple`, `list` (`items`), `dict` (`items`: `[key, value]` pairs);
+* `array` (`value`: a numeric or boolean `numpy.ndarray`; `scalar` for NumPy scalars) and
+  `tensor` (`value`, `variable`: a TensorFlow tensor or `tf.Variable`);
+* `ellipsis` (a blank answer), `rng` (a NumPy generator's state), `callable` (a function
+  argument by `name`, or a returned function by its recording `path`);
+* `distribution` (a TFP distribution's type and parameters), `keras` (a model's weights),
+  `optimizer` (type, iteration count, variables), `object` (the attributes of one of this
+  package's own objects, e.g. a question's stand-in encoder, or an `MCMCResult`);
+* `opaque` (anything else: only its type name).
+
+In memory a form holds its arrays as ndarrays; `to_json` moves them into base64 text (small)
+or a dict of arrays for the `.npz` file (large); `from_json` checks every tag, dtype and size on
+the way back. TensorFlow is never imported here: a value can only be a tensor if the program
+already imported TensorFlow.
+"""
+
+import base64
+import dataclasses
+import math
+import sys
+
+import numpy as np
+
+__all__ = ["MalformedRecording", "Opaque", "compare", "decode", "encode", "from_json", "to_json"]
+
+_DTYPES = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                     "uint64", "float16", "float32", "float64"})
+_MAX_DEPTH = 32
+_MAX_TEXT = 10_000
+_INLINE_BYTES = 4096
+_TRUSTED_PREFIX = "cs109b_bayes."
+
+
+class MalformedRecording(ValueError):
+    """A recording (or part of it) is not what the probe writes: wrong tag, dtype, size, nesting."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Opaque:
+    """What replay returns for a value the probe could not record (only its type is known)."""
+
+    type_name: str
+
+    def __repr__(self):
+        return f"<unrecordable {self.type_name}>"
+
+
+def _module(name):
+    return sys.modules.get(name)
+
+
+def _tensorflow_kind(value):
+    """`"keras"`, `"optimizer"`, `"distribution"`, `"variable"`, `"tensor"` or None."""
+    tf_keras = _module("tf_keras")
+    if tf_keras is not None:
+        if isinstance(value, (tf_keras.Model, tf_keras.layers.Layer)):
+            return "keras"
+        if isinstance(value, tf_keras.optimizers.Optimizer):
+            return "optimizer"
+    tfp = _module("tensorflow_probability")
+    if tfp is not None and isinstance(value, tfp.distributions.Distribution):
+        return "distribution"
+    tf = _module("tensorflow")
+    if tf is not None and tf.is_tensor(value):
+        return "variable" if isinstance(value, tf.Variable) else "tensor"
+    return None
+
+
+def _array(value, *, scalar=False):
+    array = np.array(value)       # a copy: later in-place writes do not change the record
+    if array.dtype.name not in _DTYPES:
+        return {"$": "opaque", "type": f"ndarray of {array.dtype.name}"}
+    return {"$": "array", "value": array, "scalar": scalar}
+
+
+def _is_trusted_object(value):
+    kind = type(value)
+    return (kind.__module__.startswith(_TRUSTED_PREFIX) and not isinstance(value, type)
+            and hasattr(value, "__dict__"))
+
+
+def encode(value, *, on_callable=None, depth=0):
+    """The in-memory form of `value` (see the module docstring).
+
+    Args:
+        value: any Python value.
+        on_callable: `fn -> form` for callables (e.g. to wrap a returned function);
+            Default value: `None` (a callable becomes `{"$": "callable", "name": qualname}`).
+        depth: the nesting depth so far (internal). Default value: 0.
+
+    Returns:
+        A form: a JSON scalar or a tagged dict; arrays are `numpy.ndarray` copies.
+
+    #### Examples
+
+    ```python
+    from cs109b_bayes.grading.serialize import encode
+    encode((1.5, [None, ...]))   # {'$': 'tuple', 'items': [1.5, {'$': 'list', 'items': [None, {'$': 'ellipsis'}]}]}
+    ```
+    """
+    if depth > _MAX_DEPTH:
+        return {"$": "opaque", "type": "too deeply nested"}
+    again = lambda item: encode(item, on_callable=on_callable, depth=depth + 1)  # noqa: E731
+    if isinstance(value, np.generic):
+        return _array(value, scalar=True)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return value[:_MAX_TEXT]
+    if value is Ellipsis:
+        return {"$": "ellipsis"}
+    if isinstance(value, (tuple, list)):
+        return {"$": type(value).__name__ if type(value) in (tuple, list) else "tuple",
+                "items": [again(item) for item in value]}
+    if isinstance(value, dict):
+        return {"$": "dict", "items": [[again(k), again(v)] for k, v in value.items()]}
+    if isinstance(value, np.ndarray):
+        return _array(value)
+    if isinstance(getattr(value, "probe_path", None), str):   # an answer being recorded or replayed
+        return {"$": "callable", "name": value.probe_path}
+    if isinstance(value, np.random.Generator):
+        return {"$": "rng", "state": again(value.bit_generator.state)}
+    kind = _tensorflow_kind(value)
+    if kind in ("tensor", "variable"):
+        form = _array(value.numpy())
+        return {**form, "$": "tensor", "variable": kind == "variable"} if form["$"] == "array" else form
+    if kind == "keras":
+        return {"$": "keras", "type": type(value).__name__,
+                "weights": [again(np.asarray(w)) for w in value.get_weights()]}
+    if kind == "optimizer":
+        return {"$": "optimizer", "type": type(value).__name__,
+                "variables": [again(v.numpy()) for v in value.variables]}
+    if kind == "distribution":
+        return {"$": "distribution", "type": type(value).__name__,
+                "parameters": again(dict(value.parameters))}
+    if _is_trusted_object(value):
+        return {"$": "object", "type": type(value).__qualname__, "state": again(dict(vars(value)))}
+    if callable(value):
+        if on_callable is not None:
+            return on_callable(value)
+        name = getattr(value, "__qualname__", None)
+        return {"$": "callable", "name": str(name or type(value).__qualname__)}
+    return {"$": "opaque", "type": type(value).__qualname__}
+
+
+def decode(form, *, on_callable, classes=None):
+    """The Python value of a form, for the question run outside the sandbox.
+
+    Args:
+        form: a form (arrays as ndarrays, e.g. from `from_json`).
+        on_callable: `path -> callable`, for the functions a submission returned.
+        classes: `{type name: class}` of the objects to rebuild (dataclasses built from
+            their fields, e.g. `MCMCResult`); other objects become `Opaque`.
+            Default value: `None`.
+
+    Returns:
+        The value: tuples, lists, dicts, arrays, NumPy scalars, TensorFlow constants (for
+        `tensor` forms), `Ellipsis`, callables from `on_callable`, or `Opaque`.
+
+    #### Examples
+
+    ```python
+    from cs109b_bayes.grading.serialize import decode, encode
+    decode(encode((1, "a")), on_callable=None)   # (1, 'a')
+    ```
+    """
+    if not isinstance(form, dict):
+        return form
+    again = lambda item: decode(item, on_callable=on_callable, classes=classes)  # noqa: E731
+    tag = form["$"]
+    if tag in ("tuple", "list"):
+        items = [again(item) for item in form["items"]]
+        return tuple(items) if tag == "tuple" else items
+    if tag == "dict":
+        return {again(key): again(value) for key, value in form["items"]}
+    if tag == "ellipsis":
+        return Ellipsis
+    if tag == "array":
+        return form["value"][()] if form["scalar"] else form["value"]
+    if tag == "tensor":
+        import tensorflow as tf
+
+        return tf.constant(form["value"])
+    if tag == "callable" and "path" in form:
+        return on_callable(form["path"])
+    if tag == "object" and classes and form["type"] in classes:
+        state = again(form["state"])
+        try:
+            return classes[form["type"]](**state)
+        except TypeError:       # other fields than the class has
+            return Opaque(form["type"])
+    return Opaque(form.get("type") or form.get("name") or tag)
+
+
+def compare(recorded, actual, *, where="arguments", rtol=1e-6, atol=1e-9):
+    """Where two forms differ (arrays within a tight tolerance), or None if they match.
+
+    Args:
+        recorded: the form read from the recording.
+        actual: the form of the value the grader has now.
+        where: a description of the position, for the message. Default value: `"arguments"`.
+        rtol: relative tolerance for arrays. Default value: `1e-6`.
+        atol: absolute tolerance for arrays. Default value: `1e-9`.
+
+    Returns:
+        A short message, or None.
+
+    #### Examples
+
+    ```python
+    import numpy as np
+    from cs109b_bayes.grading.serialize import compare, encode
+    compare(encode(np.ones(2)), encode(np.zeros(2)))   # 'arguments: values differ'
+    ```
+    """
+    if not isinstance(recorded, dict) or not isinstance(actual, dict):
+        same = type(recorded) is type(actual) and (recorded == actual or (
+            isinstance(recorded, float) and (math.isclose(recorded, actual, rel_tol=1e-9)
+                                             or math.isnan(recorded) and math.isnan(actual))))
+        return None if same else f"{where}: {_short(recorded)} recorded, {_short(actual)} now"
+    if recorded.get("$") != actual.get("$"):
+        return f"{where}: a {recorded.get('$')} recorded, a {actual.get('$')} now"
+    tag = recorded["$"]
+    if tag in ("array", "tensor"):
+        a, b = recorded["value"], actual["value"]
+        if a.shape != b.shape or a.dtype.kind != b.dtype.kind:
+            return f"{where}: shape/dtype {a.shape} {a.dtype} recorded, {b.shape} {b.dtype} now"
+        if a.dtype.kind in "fc":
+            return None if np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True) else f"{where}: values differ"
+        return None if np.array_equal(a, b) else f"{where}: values differ"
+    keys = sorted(set(recorded) | set(actual))
+    for key in keys:
+        if key == "$":
+            continue
+        left, right = recorded.get(key), actual.get(key)
+        if isinstance(left, list) and isinstance(right, list):
+            if len(left) != len(right):
+                return f"{where}: {len(left)} {key} recorded, {len(right)} now"
+            for index, (x, y) in enumerate(zip(left, right)):
+                problem = compare(x, y, where=f"{where}[{index}]", rtol=rtol, atol=atol)
+                if problem:
+                    return problem
+        else:
+            problem = compare(left, right, where=f"{where}.{key}", rtol=rtol, atol=atol)
+            if problem:
+                return problem
+    return None
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def to_json(form, arrays):
+    """The JSON-ready copy of a form: small arrays inline (base64), large ones into `arrays`.
+
+    Args:
+        form: a form.
+        arrays: a dict to which `"a<N>" -> ndarray` entries are added (for `np.savez`).
+
+    Returns:
+        A structure of JSON types only.
+
+    #### Examples
+
+    ```python
+    import json, numpy as np
+    from cs109b_bayes.grading.serialize import encode, to_json
+    arrays = {}
+    json.dumps(to_json(encode(np.arange(3.0)), arrays))
+    ```
+    """
+    if isinstance(form, list):
+        return [to_json(item, arrays) for item in form]
+    if not isinstance(form, dict):
+        return form
+    out = {key: to_json(value, arrays) for key, value in form.items() if key != "value"}
+    if "value" in form:
+        array = np.ascontiguousarray(form["value"])
+        out.update(dtype=array.dtype.name, shape=list(array.shape))
+        if array.nbytes <= _INLINE_BYTES:
+            out["data"] = base64.b64encode(array.tobytes()).decode("ascii")
+        else:
+            name = f"a{len(arrays)}"
+            arrays[name] = array
+            out["ref"] = name
+    return out
+
+
+_FIELDS = {
+    "tuple": {"items"}, "list": {"items"}, "dict": {"items"}, "ellipsis": set(),
+    "array": {"dtype", "shape", "scalar"}, "tensor": {"dtype", "shape", "scalar", "variable"},
+    "rng": {"state"}, "callable": set(), "distribution": {"type", "parameters"},
+    "keras": {"type", "weights"}, "optimizer": {"type", "variables"},
+    "object": {"type", "state"}, "opaque": {"type"},
+}
+
+
+def from_json(data, arrays, *, depth=0):
+    """The in-memory form of JSON data read from a recording, checked tag by tag.
+
+    Args:
+        data: what `json.loads` returned for a form.
+        arrays: `name -> ndarray` of the recording's `.npz` file (loaded without pickle).
+        depth: the nesting depth so far (internal). Default value: 0.
+
+    Returns:
+        The form, arrays as ndarrays.
+
+    Raises:
+        MalformedRecording: for an unknown tag, a missing field, a dtype outside the numeric
+            ones, a size that does not match its shape, a missing array, or nesting deeper
+            than the probe writes.
+
+    #### Examples
+
+    ```python
+    from cs109b_bayes.grading.serialize import from_json
+    from_json({"$": "ellipsis"}, {})   # {'$': 'ellipsis'}
+    ```
+    """
+    if depth > _MAX_DEPTH + 4:
+        raise MalformedRecording("nested too deeply")
+    if data is None or isinstance(data, (bool, int, float)):
+        return data
+    if isinstance(data, str):
+        if len(data) > _MAX_TEXT:
+            raise MalformedRecording("a text longer than the probe writes")
+        return data
+    if isinstance(data, list):
+        return [from_json(item, arrays, depth=depth + 1) for item in data]
+    if not isinstance(data, dict) or data.get("$") not in _FIELDS:
+        raise MalformedRecording(f"unknown value {_short(data)}")
+    tag = data["$"]
+    missing = _FIELDS[tag] - set(data)
+    if tag == "callable" and not ({"name", "path"} & set(data)):
+        missing = {"name or path"}
+    if missing:
+        raise MalformedRecording(f"a {tag} without {sorted(missing)}")
+    form = {key: from_json(value, arrays, depth=depth + 1) for key, value in data.items()
+            if key not in ("dtype", "shape", "data", "ref")}
+    if tag in ("array", "tensor"):
+        form["value"] = _read_array(data, arrays)
+    for key in ("items", "weights", "variables"):
+        if key in form and not isinstance(form[key], list):
+            raise MalformedRecording(f"{tag}.{key} should be a list")
+    if tag == "dict" and not all(isinstance(pair, list) and len(pair) == 2 for pair in form["items"]):
+        raise MalformedRecording("dict items should be [key, value] pairs")
+    if tag == "dict" and not all(_hashable(key) for key, _ in form["items"]):
+        raise MalformedRecording("a dict key that cannot be a key")
+    return form
+
+
+def _hashable(key):
+    return key is None or isinstance(key, (bool, int, float, str)) or (
+        isinstance(key, dict) and key.get("$") in ("tuple", "array") and (
+            key["$"] == "array" and key.get("scalar") or all(_hashable(k) for k in key.get("items", []))))
+
+
+def _read_array(data, arrays):
+    dtype, shape = data["dtype"], data["shape"]
+    if dtype not in _DTYPES or not isinstance(shape, list) or len(shape) > 8 or not all(
+            isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**31 for n in shape):
+        raise MalformedRecording(f"an array of dtype {_short(dtype)} and shape {_short(shape)}")
+    count = math.prod(shape)
+    if "data" in data and isinstance(data["data"], str):
+        try:
+            raw = base64.b64decode(data["data"], validate=True)
+        except ValueError:
+            raise MalformedRecording("an array whose data is not base64") from None
+        if len(raw) != count * np.dtype(dtype).itemsize:
+            raise MalformedRecording("an array whose data does not match its shape")
+        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    array = arrays.get(data.get("ref")) if isinstance(data.get("ref"), str) else None
+    if not isinstance(array, np.ndarray) or array.dtype.name != dtype or list(array.shape) != shape:
+        raise MalformedRecording(f"array {_short(data.get('ref'))} is missing or does not match")
+    return array
+

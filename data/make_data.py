@@ -58,16 +58,17 @@ def sin_gap(rng):
 def heteroscedastic(rng):
     """300 points, x in [-1, -0.25] U [0.25, 1], noise sd growing with x.
 
-    y = sin(3 x) + 0.3 x + N(0, s(x)^2), s(x) = 0.05 + 0.1 (x + 1).
+    y = sin(3 x) + 0.3 x + N(0, s(x)^2), s(x) = 0.1 + 0.1 (x + 1): positive over the whole
+    plotted range x in [-1.5, 1.5] (0.05 at x = -1.5, 0.35 at x = 1.5).
     """
-    truth = {"amplitude": 1.0, "frequency": 3.0, "slope": 0.3, "noise_base": 0.05,
+    truth = {"amplitude": 1.0, "frequency": 3.0, "slope": 0.3, "noise_base": 0.1,
              "noise_slope": 0.1}
     x = rng.uniform(0.25, 1.0, size=300) * rng.choice([-1.0, 1.0], size=300)
     noise_sd = truth["noise_base"] + truth["noise_slope"] * (x + 1.0)
     y = np.sin(3.0 * x) + 0.3 * x + rng.normal(0.0, 1.0, size=x.size) * noise_sd
     description = (
         "Synthetic heteroscedastic 1-D regression: 300 points with x in [-1, -0.25] U [0.25, 1] "
-        "(a gap around 0), y = sin(3x) + 0.3x + N(0, s(x)^2), s(x) = 0.05 + 0.1 (x + 1)."
+        "(a gap around 0), y = sin(3x) + 0.3x + N(0, s(x)^2), s(x) = 0.1 + 0.1 (x + 1), positive for x > -2."
     )
     return {"x": np.round(x, 4), "y": np.round(y, 4)}, truth, description
 

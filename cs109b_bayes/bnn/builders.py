@@ -96,7 +96,7 @@ def _point_dense(init_seeds):
 
 
 def build_regressor(kind, *, num_train, seed, input_dim=1, hidden_units=(32, 32), activation="relu",
-                    prior_sd=1.0, dropout_rate=0.1, num_members=5, hidden_kl_weight=None,
+                    prior_sd=1.0, dropout_rate=0.1, num_members=5, hidden_kl_weight=1.0,
                     learning_rate=0.003):
     """A 1-output regressor of the given kind (see `cs109b_bayes.bnn`), compiled with Adam.
 
@@ -106,6 +106,9 @@ def build_regressor(kind, *, num_train, seed, input_dim=1, hidden_units=(32, 32)
     Bayesian kernel: a mean-field Gaussian posterior (initial sd
     softplus(-3) ~ 0.05), a `N(0, prior_sd^2)` prior, and the KL divided by
     `num_train` (so `sum(model.losses) = KL / N`); biases are point estimates.
+    For `stochastic_hidden` every hidden layer is a `GaussianHiddenUnits` layer
+    whose per-example KL, averaged over the batch, is weighted by
+    `hidden_kl_weight` (1 by default: the loss is then the negative ELBO per example).
 
     Args:
         kind: one of `cb.bnn.KINDS`.
@@ -121,8 +124,14 @@ def build_regressor(kind, *, num_train, seed, input_dim=1, hidden_units=(32, 32)
         prior_sd: sd of the Gaussian prior on weights. Default value: 1.0.
         dropout_rate: dropout rate of `mc_dropout`. Default value: 0.1.
         num_members: networks in an `ensemble`. Default value: 5.
-        hidden_kl_weight: KL weight of `stochastic_hidden` units. Default value:
-            `1 / num_train`.
+        hidden_kl_weight: weight of the hidden units' KL in the loss of
+            `stochastic_hidden`. Each `GaussianHiddenUnits` layer adds
+            `hidden_kl_weight * mean_batch sum_units KL(q(h | x) || N(0, 1))`: a per-example
+            KL averaged over the batch, like the NLL, so weight 1 makes the loss the
+            negative ELBO per example of the latent-variable model (one latent `h` per
+            example, unlike the weight KL, which is one global term and is divided by
+            `num_train`). A weight below 1 is a beta-weighted objective, not the ELBO.
+            Default value: 1.0.
         learning_rate: Adam learning rate of `model.optimizer`. Default value: 0.003.
 
     Returns:
@@ -132,8 +141,8 @@ def build_regressor(kind, *, num_train, seed, input_dim=1, hidden_units=(32, 32)
 
     Raises:
         ValueError: for an unknown kind, a non-positive `num_train`,
-            `input_dim`, width, `prior_sd` or `num_members`, or a dropout rate
-            outside (0, 1).
+            `input_dim`, width, `prior_sd` or `num_members`, a dropout rate
+            outside (0, 1), or a negative or non-finite `hidden_kl_weight`.
         TypeError: for a seed that is not an int.
 
     #### Examples
@@ -165,7 +174,8 @@ def build_regressor(kind, *, num_train, seed, input_dim=1, hidden_units=(32, 32)
     if isinstance(dropout_rate, bool) or not 0.0 < dropout_rate < 1.0:
         raise ValueError(f"dropout_rate must be in (0, 1), got {dropout_rate!r}")
     num_members = check_count("num_members", num_members)
-    hidden_kl_weight = 1.0 / num_train if hidden_kl_weight is None else hidden_kl_weight
+    if isinstance(hidden_kl_weight, bool) or not np.isfinite(hidden_kl_weight) or hidden_kl_weight < 0:
+        raise ValueError(f"hidden_kl_weight must be a finite number >= 0, got {hidden_kl_weight!r}")
     num_layers = (len(hidden_units) + 1) * (num_members if kind == "ensemble" else 1)
     init_seeds = iter(seeds.sub_seeds(seed, "initializers", 3 * num_layers))
     if kind in WEIGHT_NOISE_KINDS:

@@ -32,7 +32,11 @@ class GaussianHiddenUnits(tf_keras.layers.Layer):
     Args:
         units: number of hidden units.
         activation: applied after sampling. Default value: `"relu"`.
-        kl_weight: weight of the KL term. Default value: 1.0 (the ELBO per example).
+        kl_weight: weight of the KL term. The KL is per example and averaged over the
+            batch, like a Keras loss, so 1.0 gives the negative ELBO per example of the
+            latent-variable model `p(y | x) = int p(y | h) q(h | x) dh`; do not divide it by
+            the number of training examples (that is for a global weight KL). Default
+            value: 1.0.
         seed: int op seed of the stateful noise of plain calls outside a
             `cs109b_bayes.noise.stateless_noise` block (TF's global seed still applies);
             inside one (as in `cb.bnn.predict` / `fit`) the noise is stateless, seeded by

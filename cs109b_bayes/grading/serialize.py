@@ -29,7 +29,8 @@ import sys
 
 import numpy as np
 
-__all__ = ["MalformedRecording", "Opaque", "compare", "decode", "encode", "from_json", "to_json"]
+__all__ = ["MalformedRecording", "Opaque", "compare", "decode", "encode", "from_json", "tensorflow_kind",
+           "to_json"]
 
 _DTYPES = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
                      "uint64", "float16", "float32", "float64"})
@@ -57,7 +58,7 @@ def _module(name):
     return sys.modules.get(name)
 
 
-def _tensorflow_kind(value):
+def tensorflow_kind(value):
     """`"keras"`, `"optimizer"`, `"distribution"`, `"variable"`, `"tensor"` or None."""
     tf_keras = _module("tf_keras")
     if tf_keras is not None:
@@ -128,7 +129,7 @@ def encode(value, *, on_callable=None, depth=0):
         return {"$": "callable", "name": value.probe_path}
     if isinstance(value, np.random.Generator):
         return {"$": "rng", "state": again(value.bit_generator.state)}
-    kind = _tensorflow_kind(value)
+    kind = tensorflow_kind(value)
     if kind in ("tensor", "variable"):
         form = _array(value.numpy())
         return {**form, "$": "tensor", "variable": kind == "variable"} if form["$"] == "array" else form

@@ -34,7 +34,7 @@ from cs109b_bayes.inference import MCMCResult, bootstrap, diagnostics, metropoli
 # `cs109b_bayes.diagnostics` stays importable (`from cs109b_bayes.diagnostics import ...`).
 _sys.modules["cs109b_bayes.diagnostics"] = diagnostics
 
-from cs109b_bayes import data, grading, models, plotting, progress, seeds  # noqa: E402
+from cs109b_bayes import data, grading, models, plotting, predictive, progress, seeds  # noqa: E402
 from cs109b_bayes.grading import check, hint, ready  # noqa: E402
 
 # Modules that build TensorFlow models load on first use (`cb.bnn`, `cb.vae`, ...), so the
@@ -67,6 +67,7 @@ __all__ = [
     "metropolis",
     "models",
     "plotting",
+    "predictive",
     "progress",
     "quiet",
     "ready",

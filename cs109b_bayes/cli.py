@@ -4,11 +4,13 @@
     cs109b-bayes run [LAB ...] [--fast]       execute labs headless into build/
     cs109b-bayes student [--check] [--force]  write (or verify) the student notebooks
     cs109b-bayes check QUESTION               show what a question takes
-    cs109b-bayes grade NOTEBOOK ... [--csv]   score submissions per question
+    cs109b-bayes grade NOTEBOOK ... --csv F   score submissions per question, each in a sandbox
+    cs109b-bayes release DIR                  write the student hand-out (no solutions)
 
 The labs are those of the checkout holding the current directory, else of the checkout the
 package is imported from, else the copy installed with the package (`$CS109B_ROOT` overrides);
 `run` and `grade` write into `build/` under the current directory unless told otherwise.
+`grade` exits 1 when a submission was missing or unreadable or could not be graded.
 """
 
 import argparse
@@ -17,6 +19,8 @@ import pathlib
 import sys
 
 __all__ = ["main"]
+
+_DEFAULT_CSV = "build/grades.csv"
 
 
 def _table(rows, header):
@@ -124,22 +128,37 @@ def _cmd_check(args):
 
 
 def _cmd_grade(args):
-    from cs109b_bayes.course import grader
+    import functools
 
-    grades = []
-    for index, path in enumerate(args.submissions, 1):
-        print(f"[{index}/{len(args.submissions)}] grading {path} ...", end=" ", flush=True)
-        grade = grader.grade_submission(path, out_dir=args.out, fast=args.fast, timeout=args.timeout)
-        grades.append(grade)
-        if grade.status == "unreadable":
-            print("unreadable")
-        else:
-            print(f"{sum(grade.outcome.values())}/{len(grade.outcome)} checks passed in {grade.seconds:.0f}s")
-    columns = grader.write_grades_csv(grades, args.csv)
-    rows = [[g.submission.name, f"{g.score(columns)}/{len(columns)}", g.error[:60]] for g in grades]
-    print()
-    print(_table(rows, ["submission", "score", "error"]))
-    print(f"\nscores written to {args.csv}")
+    from cs109b_bayes import grading
+    from cs109b_bayes.course import batch, grader
+
+    labs = {grader.lab_of(path, args.lab) for path in args.submissions} - {""}
+    questions = sorted(q for lab in labs for q in grading.questions(lab))
+    csv_path = pathlib.Path(args.csv)
+    if args.csv == _DEFAULT_CSV:
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+    grade_one = functools.partial(
+        grader.grade_one, lab=args.lab, out_dir=os.path.abspath(args.out), fast=args.fast,
+        cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout, memory_bytes=int(args.memory_gb * 2**30))
+    try:
+        report = batch.grade_batch(args.submissions, grade_one=grade_one, questions=[*questions, *grader.EXTRA_COLUMNS],
+                                   csv_path=csv_path, workers=args.workers, dask_address=args.dask,
+                                   resume=args.resume, overwrite=args.overwrite)
+    except batch.BatchInterrupted as stop:
+        print(f"\ninterrupted: {stop.report.summary()}", file=sys.stderr)
+        return 130
+    rows = [[pathlib.Path(r["submission"]).name, r["score"], r["status"], str(r["error"])[:60]] for r in report.rows]
+    print(_table(rows, ["submission", "score", "status", "error"]))
+    print(f"\n{report.summary()}")
+    return 0 if report.ok else 1
+
+
+def _cmd_release(args):
+    from cs109b_bayes.course import release
+
+    files = release.write_release(args.out_dir, overwrite=args.overwrite)
+    print(f"wrote {len(files)} files into {args.out_dir}: the student notebooks, the data, README.md")
     return 0
 
 
@@ -168,13 +187,28 @@ def _parser():
     check.add_argument("question", help="e.g. lab01.ols")
     check.set_defaults(func=_cmd_check)
 
-    grade = commands.add_parser("grade", help="grade submitted notebooks into a CSV score table")
-    grade.add_argument("submissions", nargs="+", help="submitted .ipynb files")
-    grade.add_argument("--csv", default="build/grades.csv", help="score table (default build/grades.csv)")
+    grade = commands.add_parser("grade", help="grade submitted notebooks (sandboxed) into a CSV score table")
+    grade.add_argument("submissions", nargs="+", help="submitted .ipynb files (lab from the NN_ name)")
+    grade.add_argument("--csv", default=_DEFAULT_CSV, help=f"score table (default {_DEFAULT_CSV})")
+    grade.add_argument("--lab", default=None, help="grade every submission as this lab (e.g. 02)")
     grade.add_argument("--out", default="build/graded", help="folder for executed submissions")
     grade.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell (default 600)")
+    grade.add_argument("--notebook-timeout", type=int, default=1800,
+                       help="seconds allowed for the whole notebook (default 1800)")
+    grade.add_argument("--memory-gb", type=float, default=4.0, help="memory limit per submission (default 4)")
     grade.add_argument("--fast", action="store_true", help="grade in fast mode")
+    where = grade.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, help="parallel sandboxes here (default: cores)")
+    where.add_argument("--dask", default=None, metavar="ADDRESS", help="grade on a Dask cluster (tcp://host:8786)")
+    again = grade.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="keep the CSV's rows, grade only the others")
+    again.add_argument("--overwrite", action="store_true", help="replace an existing CSV")
     grade.set_defaults(func=_cmd_grade)
+
+    release = commands.add_parser("release", help="write the student hand-out (notebooks, data, README)")
+    release.add_argument("out_dir", help="the hand-out folder (empty or new)")
+    release.add_argument("--overwrite", action="store_true", help="write into a folder that has files")
+    release.set_defaults(func=_cmd_release)
     return parser
 
 
@@ -186,7 +220,8 @@ def main(argv=None):
 
     Returns:
         The exit status: 0 on success, 1 when a lab or check fails (or a student notebook is
-        stale or was changed by a student), 2 for bad usage or a missing course.
+        stale or was changed by a student, or a submission was missing, unreadable or could
+        not be graded), 2 for bad usage or a missing course, 130 when grading was interrupted.
 
     #### Examples
 
@@ -198,7 +233,7 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, FileExistsError, PermissionError, ConnectionError, ImportError) as err:
         print(f"cs109b-bayes: error: {err}", file=sys.stderr)
         return 2
 

@@ -93,6 +93,40 @@ def test_hidden_unit_kl_uses_its_weight():
     np.testing.assert_allclose(float(layer.losses[0]), expected, rtol=1e-4)
 
 
+def _hidden_unit_kls(model, inputs):
+    """Per-example KL of each Gaussian hidden layer, averaged over the batch (unweighted), from its moments."""
+    kls, h = [], inputs
+    with noise.stateless_noise(0):
+        for layer in model.layers:
+            if isinstance(layer, bnn.GaussianHiddenUnits):
+                params = layer.moments(h).numpy()
+                loc = params[:, :layer.units]
+                scale = 1e-3 + np.log1p(np.exp(params[:, layer.units:] - 2.0))
+                kls.append(np.mean(np.sum(cb.variational.kl_gaussian(loc, scale, 0.0, 1.0), axis=1)))
+            if layer.name != "x":
+                h = layer(h)
+    return kls
+
+
+@pytest.mark.parametrize("num_train", [N, 10 * N])
+def test_stochastic_hidden_loss_is_the_negative_elbo_per_example(num_train):
+    # The hidden-unit KL is per example (one latent h per example) and already a batch mean, like
+    # the NLL: its weight is 1 whatever num_train (not 1/N, which would be a beta = 1/N objective).
+    model = bnn.build_regressor("stochastic_hidden", num_train=num_train, hidden_units=HIDDEN, seed=1)
+    inputs = tf.constant(X[:16, None])
+    with noise.stateless_noise(0):
+        model(inputs)
+        losses = [float(loss) for loss in model.losses]
+    expected = _hidden_unit_kls(model, inputs)
+    assert len(losses) == len(HIDDEN) and min(expected) > 0.01
+    np.testing.assert_allclose(losses, expected, rtol=1e-4)
+    half = bnn.build_regressor("stochastic_hidden", num_train=num_train, hidden_units=HIDDEN, seed=1,
+                               hidden_kl_weight=0.5)
+    with noise.stateless_noise(0):
+        half(inputs)
+        np.testing.assert_allclose([float(loss) for loss in half.losses], 0.5 * np.array(expected), rtol=1e-4)
+
+
 # ---- seeds ----
 def test_same_seed_same_weights_and_predictions():
     first = bnn.build_regressor("flipout", num_train=N, hidden_units=HIDDEN, seed=5)
@@ -236,6 +270,8 @@ def test_local_reparameterization_gradient_variance_falls_with_batch_size():
     (dict(dropout_rate=1.0), "dropout_rate"),
     (dict(num_members=0), "num_members"),
     (dict(input_dim=0), "input_dim"),
+    (dict(kind="stochastic_hidden", hidden_kl_weight=-0.5), "hidden_kl_weight"),
+    (dict(kind="stochastic_hidden", hidden_kl_weight=np.nan), "hidden_kl_weight"),
 ])
 def test_build_regressor_rejects_bad_input(kwargs, match):
     args = dict(kind="flipout", num_train=10, seed=0) | kwargs

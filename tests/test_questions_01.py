@@ -20,6 +20,11 @@ def _good_resample(x, y, rng):
 
 def test_resample(lenient):
     assert cb.check("lab01.resample", resample=_good_resample).passed
+    as_list = lambda x, y, rng: list(_good_resample(x, y, rng))  # noqa: E731  a list of two arrays is a pair
+    assert cb.check("lab01.resample", resample=as_list).passed
+    three = lambda x, y, rng: (*_good_resample(x, y, rng), None)  # noqa: E731
+    result = cb.check("lab01.resample", resample=three)
+    assert not result.passed and "length 3" in result.message
     without_replacement = lambda x, y, rng: (lambda i: (x[i], y[i]))(rng.permutation(len(x)))  # noqa: E731
     assert not cb.check("lab01.resample", resample=without_replacement).passed
     unpaired = lambda x, y, rng: (x[rng.integers(0, len(x), len(x))], y[rng.integers(0, len(x), len(x))])  # noqa: E731
@@ -53,4 +58,14 @@ def test_ols_se(lenient):
 def test_interval(lenient, wrong):
     good = lambda s, level: np.percentile(s, [50 * (1 - level), 100 - 50 * (1 - level)], axis=0)  # noqa: E731
     assert cb.check("lab01.interval", percentile_interval=good).passed
-    assert not cb.check("lab01.interval", percentile_interval=wrong).passed
+    as_list = lambda s, level: good(s, level).tolist()  # noqa: E731
+    assert cb.check("lab01.interval", percentile_interval=as_list).passed
+    result = cb.check("lab01.interval", percentile_interval=wrong)
+    assert not result.passed
+    assert "np.percentile" not in result.message, "the first failure must not give the formula away"
+
+
+def test_interval_message_names_the_coverage(lenient):
+    too_wide = lambda s, level: np.percentile(s, [100 * (1 - level), 100 * level], axis=0)  # noqa: E731
+    result = cb.check("lab01.interval", percentile_interval=too_wide)
+    assert not result.passed and "holds" in result.message and "equal tails" in result.message

@@ -59,6 +59,33 @@ def test_log_posterior(lenient):
     product = lambda b0, b1, x, y, n, p: good_log_prior(b0, b1, p) * good_log_likelihood(b0, b1, x, y, n)  # noqa: E731
     for wrong in (likelihood_only, product):
         assert not passes("lab02.log_posterior", log_posterior=wrong)
+    result = cb.check("lab02.log_posterior", log_posterior=product)
+    assert "product" in result.message and "norm.logpdf" not in result.message
+
+
+def test_log_posterior_is_judged_with_reference_earlier_answers(lenient):
+    # A notebook where log_prior is wrong (no constants) but log_posterior is right: only the
+    # log_prior check may fail, and the notebook's own log_prior is put back afterwards.
+    namespace = {"np": np}
+    exec("def log_prior(beta0, beta1, prior_sd):\n    return -0.5 * (beta0**2 + beta1**2) / prior_sd**2\n"
+         "def log_likelihood(beta0, beta1, x, y, noise_sd):\n    return 0.0\n"
+         "def log_posterior(beta0, beta1, x, y, noise_sd, prior_sd):\n"
+         "    return log_prior(beta0, beta1, prior_sd) + log_likelihood(beta0, beta1, x, y, noise_sd)\n", namespace)
+    wrong_prior = namespace["log_prior"]
+    assert passes("lab02.log_posterior", log_posterior=namespace["log_posterior"])
+    assert namespace["log_prior"] is wrong_prior
+    result = cb.check("lab02.log_prior", log_prior=wrong_prior)
+    assert not result.passed and "same constant" in result.message
+
+
+def test_log_density_failures_teach_without_the_formula(lenient):
+    cb.grading.progress_log.reset()
+    no_constant = lambda b0, b1, x, y, s: -0.5 * np.sum((y - b0 - b1 * x) ** 2) / s**2  # noqa: E731
+    result = cb.check("lab02.log_likelihood", log_likelihood=no_constant)
+    assert not result.passed and "same constant" in result.message and "normalising constant" in result.message
+    assert not result.show_hint and "sqrt(2 pi)" not in result.text()
+    assert passes("lab02.log_likelihood", log_likelihood=lambda *a: np.array(good_log_likelihood(*a)))
+    cb.grading.progress_log.reset()
 
 
 def _step_with(accept_rule, proposal=lambda beta, scale, rng: beta + scale * rng.normal(size=2)):
@@ -180,6 +207,22 @@ def test_log_posterior_03(lenient):
         assert not passes("lab03.log_posterior", log_posterior=wrong)
 
 
+def test_log_posterior_03_is_judged_with_the_reference_forward_pass(lenient):
+    # The notebook's sin_network lacks the chain axis (Question 1 wrong); a correct
+    # log_posterior that calls it must still pass, and the notebook keeps its own version.
+    namespace = {"np": np, "x": GAP.x, "y": GAP.y}
+    exec("def sin_network(x, w11, w12, w21, w22, b1):\n"
+         "    return w21 * np.sin(w11 * x) + w22 * np.sin(w12 * x) + b1\n"
+         "def log_posterior(w11, w12, w21, w22, b1):\n"
+         "    residual = y - sin_network(x, w11, w12, w21, w22, b1)\n"
+         "    return (-0.5 * np.sum(residual**2, axis=-1) / 0.01\n"
+         "            - 0.5 * (w11**2 + w12**2 + w21**2 + w22**2 + b1**2))\n", namespace)
+    wrong_forward = namespace["sin_network"]
+    assert passes("lab03.log_posterior", log_posterior=namespace["log_posterior"])
+    assert namespace["sin_network"] is wrong_forward
+    assert not passes("lab03.forward", sin_network=wrong_forward)
+
+
 def good_flip(w, k):
     return dict(w, **{f"w1{k}": -w[f"w1{k}"], f"w2{k}": -w[f"w2{k}"]})
 
@@ -248,6 +291,11 @@ def test_predictive(lenient):
     with_ddof = lambda s, x, n: (good_predictive(s, x, n)[0],  # noqa: E731
                                  np.sqrt(models.gap5_forward(x, **{k: v.ravel() for k, v in s.items()}).var(0, ddof=1) + n**2))  # noqa: E501
     assert passes("lab04.predictive", predictive_mean_sd=with_ddof)
+    as_list = lambda s, x, n: list(good_predictive(s, x, n))  # noqa: E731
+    float32 = lambda s, x, n: tuple(np.float32(v) for v in good_predictive(s, x, n))  # noqa: E731
+    assert passes("lab04.predictive", predictive_mean_sd=as_list)
+    assert passes("lab04.predictive", predictive_mean_sd=float32)
+    assert not passes("lab04.predictive", predictive_mean_sd=lambda s, x, n: good_predictive(s, x, n)[1])
     no_noise = lambda s, x, n: good_predictive(s, x, 0.0)  # noqa: E731
     noise_added_to_sd = lambda s, x, n: (good_predictive(s, x, n)[0], good_predictive(s, x, 0.0)[1] + n)  # noqa: E731
     first_chain = lambda s, x, n: good_predictive({k: v[:1] for k, v in s.items()}, x, n)  # noqa: E731

@@ -81,6 +81,9 @@ def test_lab06_gaussian_nll():
     no_log_sigma = lambda y, mu, s: tf.reduce_mean(0.5 * ((y - mu) / s) ** 2)  # noqa: E731
     summed = lambda y, mu, s: tf.reduce_sum(-tfd.Normal(mu, s).log_prob(y))  # noqa: E731
     assert check("lab06.gaussian_nll", gaussian_nll=right).passed
+    float64 = lambda y, mu, s: tf.reduce_mean(-tfd.Normal(tf.cast(mu, tf.float64), tf.cast(s, tf.float64))  # noqa: E731
+                                              .log_prob(tf.cast(y, tf.float64)))
+    assert check("lab06.gaussian_nll", gaussian_nll=float64).passed
     assert not check("lab06.gaussian_nll", gaussian_nll=no_log_sigma).passed
     assert not check("lab06.gaussian_nll", gaussian_nll=summed).passed
     assert not check("lab06.gaussian_nll", gaussian_nll=...).passed
@@ -91,6 +94,12 @@ def test_lab06_coverage():
     ignores_k = lambda y, m, s, k: np.mean(np.abs(y - m) <= 2 * s)  # noqa: E731
     assert check("lab06.coverage", coverage=right).passed
     assert not check("lab06.coverage", coverage=ignores_k).passed
+    as_percent = lambda y, m, s, k: 100 * np.mean(np.abs(y - m) <= k * s)  # noqa: E731
+    one_sided = lambda y, m, s, k: np.mean(y - m <= k * s)  # noqa: E731
+    assert not check("lab06.coverage", coverage=as_percent).passed
+    assert not check("lab06.coverage", coverage=one_sided).passed
+    as_array = lambda y, m, s, k: np.asarray(np.mean(np.abs(y - m) <= k * s), dtype=np.float32)  # noqa: E731
+    assert check("lab06.coverage", coverage=as_array).passed
 
 
 # ---- lab 07 ----
@@ -101,6 +110,15 @@ def test_lab07_scaled_kl():
     assert check("lab07.scaled_kl", make_divergence_fn=right).passed
     assert not check("lab07.scaled_kl", make_divergence_fn=unscaled).passed
     assert not check("lab07.scaled_kl", make_divergence_fn=fixed).passed
+
+    def as_def(num_train):                 # right, in another form: a named function, a float32 cast
+        def divergence(q, p, ignore):
+            return tfd.kl_divergence(q, p) / tf.cast(num_train, tf.float32)
+        return divergence
+
+    assert check("lab07.scaled_kl", make_divergence_fn=as_def).passed
+    message = check("lab07.scaled_kl", make_divergence_fn=unscaled).message
+    assert "expected" in message and "kl_divergence(q, p) /" not in message, message   # teaches, does not tell
 
 
 def _split(locs, scales, *, add_sds=False):
@@ -114,6 +132,10 @@ def test_lab07_predictive_split():
     assert not check("lab07.predictive_split", predictive_split=lambda l, s: _split(l, s, add_sds=True)).passed
     wrong_axis = lambda l, s: _split(l.T, s.T)  # noqa: E731
     assert not check("lab07.predictive_split", predictive_split=wrong_axis).passed
+    as_list = lambda l, s: [np.float32(v) for v in _split(l, s)]  # noqa: E731  (a list, float32: right)
+    assert check("lab07.predictive_split", predictive_split=as_list).passed
+    message = check("lab07.predictive_split", predictive_split=lambda l, s: _split(l, s, add_sds=True)).message
+    assert "total_sd" in message and "expected" in message, message
 
 
 # ---- lab 08 ----
@@ -122,6 +144,10 @@ def test_lab08_flipout_dense():
     shared = lambda x, loc, d, si, so: x @ (loc + d)  # noqa: E731  (Bayes by Backprop: no signs)
     assert check("lab08.flipout_dense", flipout_dense=right).passed
     assert not check("lab08.flipout_dense", flipout_dense=shared).passed
+    einsum = lambda x, loc, d, si, so: (np.einsum("bi,io->bo", x, loc)  # noqa: E731  (right, another form)
+                                        + np.einsum("bi,io->bo", x * si, d) * so).tolist()
+    assert check("lab08.flipout_dense", flipout_dense=einsum).passed
+    assert "expected" in check("lab08.flipout_dense", flipout_dense=shared).message
 
 
 def test_lab08_local_reparam_dense():
@@ -129,6 +155,8 @@ def test_lab08_local_reparam_dense():
     sd_not_var = lambda x, loc, sd, e: x @ loc + (np.abs(x) @ sd) * e  # noqa: E731
     assert check("lab08.local_reparam_dense", local_reparam_dense=right).passed
     assert not check("lab08.local_reparam_dense", local_reparam_dense=sd_not_var).passed
+    float32 = lambda x, loc, sd, e: (x @ loc + np.sqrt(np.square(x) @ np.square(sd)) * e).astype(np.float32)  # noqa: E731
+    assert check("lab08.local_reparam_dense", local_reparam_dense=float32).passed
 
 
 # ---- lab 09 ----
@@ -157,6 +185,11 @@ def test_lab09_hidden_kl():
     summed_batch = lambda m, s: tf.reduce_sum(0.5 * (m**2 + s**2 - 1) - tf.math.log(s))  # noqa: E731
     assert check("lab09.hidden_kl", hidden_kl=right).passed
     assert not check("lab09.hidden_kl", hidden_kl=summed_batch).passed
+    numpy_form = lambda m, s: float(np.mean(np.sum(0.5 * (np.square(m) + np.square(s) - 1) - np.log(s), 1)))  # noqa: E731
+    assert check("lab09.hidden_kl", hidden_kl=numpy_form).passed
+    divided_by_n = lambda m, s: right(m, s) / 300  # noqa: E731  (the old beta = 1/N weight: not the KL)
+    assert not check("lab09.hidden_kl", hidden_kl=divided_by_n).passed
+    assert "expected" in check("lab09.hidden_kl", hidden_kl=summed_batch).message
 
 
 # ---- student copies: a blanked function body returns None; the check must fail cleanly ----

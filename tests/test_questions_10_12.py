@@ -84,10 +84,46 @@ def _make_step(*, reduce=tf.reduce_mean, with_kl=True, train_encoder=True):
 
 def test_train_step():
     _passes("lab10.train_step", train_step=_make_step())
-    _fails("lab10.train_step", train_step=_make_step(reduce=tf.reduce_sum))  # sum over the batch
-    _fails("lab10.train_step", train_step=_make_step(with_kl=False))  # forgot the KL
+    summed = _fails("lab10.train_step", train_step=_make_step(reduce=tf.reduce_sum))  # sum over the batch
+    assert "not a sum" in summed.message
+    no_kl = _fails("lab10.train_step", train_step=_make_step(with_kl=False))  # forgot the KL
+    assert "reconstruction term alone" in no_kl.message
     _fails("lab10.train_step", train_step=_make_step(train_encoder=False))  # encoder never updated
     _fails("lab10.train_step", train_step=lambda *args: None)
+    as_list = _make_step()
+    _passes("lab10.train_step", train_step=lambda *args: list(as_list(*args)))   # a list is a triple too
+
+
+_STEP_WITH_HELPERS = """
+def reparameterize(z_mean, z_log_var, epsilon):
+    return z_mean + tf.exp(0.5 * z_log_var) * epsilon
+
+def reconstruction_loss(x, logits):          # wrong: averages over pixels (Question 2's mistake)
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), axis=-1)
+
+def kl_divergence(z_mean, z_log_var):
+    return 0.5 * tf.reduce_sum(tf.exp(z_log_var) + tf.square(z_mean) - 1.0 - z_log_var, axis=-1)
+
+def train_step(x, epsilon, encoder, decoder, optimizer):
+    with tf.GradientTape() as tape:
+        z_mean, z_log_var = encoder(x, training=True)
+        logits = decoder(reparameterize(z_mean, z_log_var, epsilon), training=True)
+        reconstruction = reconstruction_loss(x, logits)
+        kl = kl_divergence(z_mean, z_log_var)
+        loss = tf.reduce_mean(reconstruction + kl)
+    variables = encoder.trainable_variables + decoder.trainable_variables
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    return loss, tf.reduce_mean(reconstruction), tf.reduce_mean(kl)
+"""
+
+
+def test_train_step_is_not_blamed_for_an_earlier_answer():
+    namespace = {"tf": tf}
+    exec(_STEP_WITH_HELPERS, namespace)  # noqa: S102  (a notebook's globals)
+    wrong_helper = namespace["reconstruction_loss"]
+    _passes("lab10.train_step", train_step=namespace["train_step"])
+    assert namespace["reconstruction_loss"] is wrong_helper, "the student's own function is restored"
+    _fails("lab10.reconstruction_loss", reconstruction_loss=wrong_helper)
 
 
 # ---------------------------------------------------------------- lab 11

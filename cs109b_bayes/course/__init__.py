@@ -9,7 +9,11 @@ The modules, one job each:
 * `notebooks`: the generated student notebooks and their up-to-date check, which never
   overwrites a notebook a student changed without `force` (and a backup).
 * `runner`: `run_lab` / `run_notebook` in a real kernel, `LabRun`, `index.html`.
-* `grader`: what `cs109b-bayes grade` does for one submission, and the score table.
+* `sandbox`, `processes`: run a command under bubblewrap (or a weaker fallback) with limits.
+* `harness`: the program that runs a submission inside the sandbox and records its answers.
+* `grader`: one submission: sandbox, then the score from replaying the recording here.
+* `batch`, `grades_csv`: many submissions (threads or Dask) into a CSV that survives anything.
+* `release`: the student hand-out, without solutions.
 
 The names below are loaded on first use, so `import cs109b_bayes` does not pay for jupytext,
 nbformat or nbclient.
@@ -52,8 +56,16 @@ _EXPORTS = {
     "run_notebook": "runner",
     "write_index_html": "runner",
     "Grade": "grader",
+    "grade_one": "grader",
     "grade_submission": "grader",
-    "write_grades_csv": "grader",
+    "graded_notebook_path": "grader",
+    "lab_of": "grader",
+    "write_release": "release",
+    "SandboxResult": "sandbox",
+    "run_sandboxed": "sandbox",
+    "sandbox_kind": "sandbox",
+    "BatchReport": "batch",
+    "grade_batch": "batch",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -15,9 +15,11 @@ plus a term that is exactly zero but carries those gradients (`with_gradients`).
 exact for gradients of the output's sum, which is what every question takes.
 """
 
+import json
+
 import numpy as np
 
-from cs109b_bayes.grading.serialize import MalformedRecording, tensorflow_kind, decode, encode
+from cs109b_bayes.grading.serialize import MalformedRecording, decode, encode, tensorflow_kind
 
 __all__ = ["apply_state", "capture_state", "gradient_sources", "leaves", "recorded_gradients",
            "state_targets", "with_gradients"]
@@ -133,7 +135,7 @@ def apply_state(value, form):
     tag = form.get("$") if isinstance(form, dict) else None
     try:
         if tag == "rng" and isinstance(value, np.random.Generator):
-            value.bit_generator.state = decode(form["state"], on_callable=_no_callable)
+            value.bit_generator.state = json.loads(form["state"])
         elif tag == "keras" and tensorflow_kind(value) == "keras":
             value.set_weights([decode(w, on_callable=_no_callable) for w in form["weights"]])
         elif tag == "optimizer" and tensorflow_kind(value) == "optimizer":

@@ -9,31 +9,33 @@ float, str) stay as they are; anything else is a dict tagged by `"$"`:
 * `tuple`, `list` (`items`), `dict` (`items`: `[key, value]` pairs);
 * `array` (`value`: a numeric or boolean `numpy.ndarray`; `scalar` for NumPy scalars) and
   `tensor` (`value`, `variable`: a TensorFlow tensor or `tf.Variable`);
-* `ellipsis` (a blank answer), `rng` (a NumPy generator's state), `callable` (a function
+* `ellipsis` (a blank answer), `rng` (a NumPy generator's state as JSON text), `callable` (a function
   argument by `name`, or a returned function by its recording `path`);
 * `distribution` (a TFP distribution's type and parameters), `keras` (a model's weights),
   `optimizer` (type, iteration count, variables), `object` (the attributes of one of this
   package's own objects, e.g. a question's stand-in encoder, or an `MCMCResult`);
 * `opaque` (anything else: only its type name).
 
-In memory a form holds its arrays as ndarrays; `to_json` moves them into base64 text (small)
-or a dict of arrays for the `.npz` file (large); `from_json` checks every tag, dtype and size on
-the way back. TensorFlow is never imported here: a value can only be a tensor if the program
+In memory a form holds its arrays as ndarrays; `dumps` writes them as base64 text (small) or
+into a dict of arrays for the `.npz` file (large); `from_json` checks every tag, dtype and size
+on the way back. TensorFlow is never imported here: a value can only be a tensor if the program
 already imported TensorFlow.
 """
 
 import base64
 import dataclasses
+import json
 import math
 import sys
 
 import numpy as np
 
-__all__ = ["MalformedRecording", "Opaque", "compare", "decode", "encode", "from_json", "tensorflow_kind",
-           "to_json"]
+__all__ = ["MalformedRecording", "Opaque", "compare", "decode", "dumps", "encode", "from_json",
+           "tensorflow_kind"]
 
 _DTYPES = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
                      "uint64", "float16", "float32", "float64"})
+_DTYPE_NAMES = {np.dtype(name): name for name in _DTYPES}
 _MAX_DEPTH = 32
 _MAX_TEXT = 10_000
 _INLINE_BYTES = 4096
@@ -59,7 +61,24 @@ def _module(name):
 
 
 def tensorflow_kind(value):
-    """`"keras"`, `"optimizer"`, `"distribution"`, `"variable"`, `"tensor"` or None."""
+    """What TensorFlow object `value` is, without importing TensorFlow.
+
+    Args:
+        value: any value.
+
+    Returns:
+        `"keras"` (a Keras 2 model or layer), `"optimizer"`, `"distribution"` (TFP),
+        `"variable"`, `"tensor"`, or None (also whenever TensorFlow was never imported).
+
+    #### Examples
+
+    ```python
+    from cs109b_bayes.grading.serialize import tensorflow_kind
+    tensorflow_kind(3.0)   # None
+    ```
+    """
+    if "tensorflow" not in sys.modules:
+        return None
     tf_keras = _module("tf_keras")
     if tf_keras is not None:
         if isinstance(value, (tf_keras.Model, tf_keras.layers.Layer)):
@@ -77,8 +96,8 @@ def tensorflow_kind(value):
 
 def _array(value, *, scalar=False):
     array = np.array(value)       # a copy: later in-place writes do not change the record
-    if array.dtype.name not in _DTYPES:
-        return {"$": "opaque", "type": f"ndarray of {array.dtype.name}"}
+    if array.dtype not in _DTYPE_NAMES:
+        return {"$": "opaque", "type": f"ndarray of {array.dtype}"}
     return {"$": "array", "value": array, "scalar": scalar}
 
 
@@ -128,7 +147,7 @@ def encode(value, *, on_callable=None, depth=0):
     if isinstance(getattr(value, "probe_path", None), str):   # an answer being recorded or replayed
         return {"$": "callable", "name": value.probe_path}
     if isinstance(value, np.random.Generator):
-        return {"$": "rng", "state": again(value.bit_generator.state)}
+        return {"$": "rng", "state": json.dumps(value.bit_generator.state, sort_keys=True)}
     kind = tensorflow_kind(value)
     if kind in ("tensor", "variable"):
         form = _array(value.numpy())
@@ -222,6 +241,14 @@ def compare(recorded, actual, *, where="arguments", rtol=1e-6, atol=1e-9):
     compare(encode(np.ones(2)), encode(np.zeros(2)))   # 'arguments: values differ'
     ```
     """
+    if isinstance(recorded, list) and isinstance(actual, list):
+        if len(recorded) != len(actual):
+            return f"{where}: {len(recorded)} items recorded, {len(actual)} now"
+        for index, (left, right) in enumerate(zip(recorded, actual)):
+            problem = compare(left, right, where=f"{where}[{index}]", rtol=rtol, atol=atol)
+            if problem:
+                return problem
+        return None
     if not isinstance(recorded, dict) or not isinstance(actual, dict):
         same = type(recorded) is type(actual) and (recorded == actual or (
             isinstance(recorded, float) and (math.isclose(recorded, actual, rel_tol=1e-9)
@@ -234,23 +261,12 @@ def compare(recorded, actual, *, where="arguments", rtol=1e-6, atol=1e-9):
         a, b = recorded["value"], actual["value"]
         if a.shape != b.shape or a.dtype.kind != b.dtype.kind:
             return f"{where}: shape/dtype {a.shape} {a.dtype} recorded, {b.shape} {b.dtype} now"
-        if a.dtype.kind in "fc":
-            return None if np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True) else f"{where}: values differ"
-        return None if np.array_equal(a, b) else f"{where}: values differ"
-    keys = sorted(set(recorded) | set(actual))
-    for key in keys:
-        if key == "$":
-            continue
-        left, right = recorded.get(key), actual.get(key)
-        if isinstance(left, list) and isinstance(right, list):
-            if len(left) != len(right):
-                return f"{where}: {len(left)} {key} recorded, {len(right)} now"
-            for index, (x, y) in enumerate(zip(left, right)):
-                problem = compare(x, y, where=f"{where}[{index}]", rtol=rtol, atol=atol)
-                if problem:
-                    return problem
-        else:
-            problem = compare(left, right, where=f"{where}.{key}", rtol=rtol, atol=atol)
+        if np.array_equal(a, b) or a.dtype.kind == "f" and np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True):
+            return None
+        return f"{where}: values differ"
+    for key in sorted(set(recorded) | set(actual)):
+        if key != "$":
+            problem = compare(recorded.get(key), actual.get(key), where=f"{where}.{key}", rtol=rtol, atol=atol)
             if problem:
                 return problem
     return None
@@ -261,45 +277,46 @@ def _short(value):
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def to_json(form, arrays):
-    """The JSON-ready copy of a form: small arrays inline (base64), large ones into `arrays`.
+def dumps(form, arrays):
+    """The JSON text of a form (or of a structure holding forms): arrays as `value` objects.
+
+    A small array becomes `{"dtype", "shape", "data": base64}`; a large one `{"dtype",
+    "shape", "ref": "a<N>"}` with the array added to `arrays` (for `np.savez`).
 
     Args:
-        form: a form.
-        arrays: a dict to which `"a<N>" -> ndarray` entries are added (for `np.savez`).
+        form: a form, or plain dicts and lists holding forms.
+        arrays: a dict to which `"a<N>" -> ndarray` entries are added.
 
     Returns:
-        A structure of JSON types only.
+        A str of JSON.
 
     #### Examples
 
     ```python
-    import json, numpy as np
-    from cs109b_bayes.grading.serialize import encode, to_json
+    import numpy as np
+    from cs109b_bayes.grading.serialize import dumps, encode
     arrays = {}
-    json.dumps(to_json(encode(np.arange(3.0)), arrays))
+    dumps(encode(np.arange(3.0)), arrays)   # '{"$": "array", "value": {"dtype": "float64", ...}, ...}'
     ```
     """
-    if isinstance(form, list):
-        return [to_json(item, arrays) for item in form]
-    if not isinstance(form, dict):
-        return form
-    out = {key: to_json(value, arrays) for key, value in form.items() if key != "value"}
-    if "value" in form:
-        array = np.ascontiguousarray(form["value"])
-        out.update(dtype=array.dtype.name, shape=list(array.shape))
+    def array_json(array):
+        if not isinstance(array, np.ndarray) or array.dtype not in _DTYPE_NAMES:
+            raise TypeError(f"{type(array).__name__} is not safe data")
+        array = np.require(array, requirements="C")
+        out = {"dtype": _DTYPE_NAMES[array.dtype], "shape": list(array.shape)}
         if array.nbytes <= _INLINE_BYTES:
             out["data"] = base64.b64encode(array.tobytes()).decode("ascii")
         else:
-            name = f"a{len(arrays)}"
-            arrays[name] = array
-            out["ref"] = name
-    return out
+            out["ref"] = f"a{len(arrays)}"
+            arrays[out["ref"]] = array
+        return out
+
+    return json.dumps(form, default=array_json)
 
 
 _FIELDS = {
     "tuple": {"items"}, "list": {"items"}, "dict": {"items"}, "ellipsis": set(),
-    "array": {"dtype", "shape", "scalar"}, "tensor": {"dtype", "shape", "scalar", "variable"},
+    "array": {"value", "scalar"}, "tensor": {"value", "scalar", "variable"},
     "rng": {"state"}, "callable": set(), "distribution": {"type", "parameters"},
     "keras": {"type", "weights"}, "optimizer": {"type", "variables"},
     "object": {"type", "state"}, "opaque": {"type"},
@@ -347,10 +364,9 @@ def from_json(data, arrays, *, depth=0):
         missing = {"name or path"}
     if missing:
         raise MalformedRecording(f"a {tag} without {sorted(missing)}")
-    form = {key: from_json(value, arrays, depth=depth + 1) for key, value in data.items()
-            if key not in ("dtype", "shape", "data", "ref")}
     if tag in ("array", "tensor"):
-        form["value"] = _read_array(data, arrays)
+        return {**data, "value": _read_array(data["value"], arrays)}
+    form = {key: from_json(value, arrays, depth=depth + 1) for key, value in data.items()}
     for key in ("items", "weights", "variables"):
         if key in form and not isinstance(form[key], list):
             raise MalformedRecording(f"{tag}.{key} should be a list")
@@ -368,8 +384,10 @@ def _hashable(key):
 
 
 def _read_array(data, arrays):
-    dtype, shape = data["dtype"], data["shape"]
-    if dtype not in _DTYPES or not isinstance(shape, list) or len(shape) > 8 or not all(
+    if not isinstance(data, dict):
+        raise MalformedRecording("an array without dtype and shape")
+    dtype, shape = data.get("dtype"), data.get("shape")
+    if not isinstance(dtype, str) or dtype not in _DTYPES or not isinstance(shape, list) or len(shape) > 8 or not all(
             isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**31 for n in shape):
         raise MalformedRecording(f"an array of dtype {_short(dtype)} and shape {_short(shape)}")
     count = math.prod(shape)
@@ -382,7 +400,7 @@ def _read_array(data, arrays):
             raise MalformedRecording("an array whose data does not match its shape")
         return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
     array = arrays.get(data.get("ref")) if isinstance(data.get("ref"), str) else None
-    if not isinstance(array, np.ndarray) or array.dtype.name != dtype or list(array.shape) != shape:
+    if not isinstance(array, np.ndarray) or array.dtype != np.dtype(dtype) or list(array.shape) != shape:
         raise MalformedRecording(f"array {_short(data.get('ref'))} is missing or does not match")
     return array
 

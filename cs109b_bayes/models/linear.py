@@ -16,7 +16,7 @@ from scipy import stats
 
 from cs109b_bayes.models.backends import backend_ops, check_data, check_scale, normal_log_pdf
 
-__all__ = ["GaussianPosterior", "conjugate_linear_posterior", "linear_log_prob"]
+__all__ = ["GaussianPosterior", "conjugate_linear_posterior", "linear_log_evidence", "linear_log_prob"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +107,48 @@ def conjugate_linear_posterior(x, y, *, noise_sd, prior_sd=10.0, prior_mean=0.0)
     cov = 0.5 * (cov + cov.T)
     mean = cov @ (np.full(2, prior_mean) / prior_sd**2 + design.T @ y / noise_sd**2)
     return GaussianPosterior(("beta0", "beta1"), mean, cov)
+
+
+def linear_log_evidence(x, y, *, noise_sd, prior_sd=10.0, prior_mean=0.0):
+    """The log marginal likelihood `log p(D)` of Bayesian linear regression, in closed form.
+
+    The same model as `conjugate_linear_posterior`. Integrating the coefficients out,
+    `y ~ N(prior_mean X 1, noise_sd^2 I + prior_sd^2 X X^T)` with `X = [1, x]`, so the
+    evidence is one multivariate Gaussian log-density. Every ELBO of this model is at
+    most this number (lab 05), with equality only for `q` equal to the exact posterior.
+
+    Args:
+        x: inputs, shape [n].
+        y: targets, shape [n].
+        noise_sd: the known noise standard deviation (positive).
+        prior_sd: prior sd of each coefficient (positive). Default value: 10.
+        prior_mean: prior mean of each coefficient. Default value: 0.
+
+    Returns:
+        A python float, `log p(y | x)` in nats.
+
+    Raises:
+        ValueError: for x, y of different lengths, NaN or inf, or a non-positive sd.
+
+    #### Examples
+
+    ```python
+    import cs109b_bayes as cb
+    ads = cb.data.advertising()
+    cb.models.linear.linear_log_evidence(ads.x, ads.y, noise_sd=3.26, prior_sd=10.0)
+    ```
+
+    #### References
+
+    [1] Bishop. Pattern Recognition and Machine Learning, equation 3.86, 2006.
+    """
+    x, y = check_data(x, y)
+    noise_sd = check_scale("noise_sd", noise_sd)
+    prior_sd = check_scale("prior_sd", prior_sd)
+    design = np.column_stack([np.ones_like(x), x])
+    cov = noise_sd**2 * np.eye(x.size) + prior_sd**2 * design @ design.T
+    mean = design @ np.full(2, float(prior_mean))
+    return float(stats.multivariate_normal(mean, cov).logpdf(y))
 
 
 def linear_log_prob(x, y, *, noise_sd, prior_sd=10.0, prior_mean=0.0, backend="numpy"):

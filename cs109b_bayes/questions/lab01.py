@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from cs109b_bayes.grading import expect_close, expect_true, fresh_rng, question
+from cs109b_bayes.grading import expect_answered, expect_close, expect_true, fresh_rng, question
 
 __all__ = []
 
@@ -35,8 +35,10 @@ def _resample(*, resample):
     y = 10.0 * x + 1.0
     unique_fractions = []
     for _ in range(repeats):
-        got = resample(x, y, rng)
-        expect_true(isinstance(got, tuple) and len(got) == 2, "resample should return a pair (x_star, y_star)")
+        got = expect_answered("resample(x, y, rng)", resample(x, y, rng))
+        expect_true(isinstance(got, (tuple, list)) and len(got) == 2,
+                    f"resample should return a pair (x_star, y_star), got {type(got).__name__}"
+                    + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else ""))
         x_star, y_star = np.asarray(got[0]), np.asarray(got[1])
         expect_true(x_star.shape == (n,) and y_star.shape == (n,),
                     f"a resample must have the data's length {n}, got {x_star.shape} and {y_star.shape}")
@@ -78,5 +80,12 @@ def _interval(*, percentile_interval):
     for level in (0.9, 0.95):
         tail = 100 * (1 - level) / 2
         expected = np.percentile(samples, [tail, 100 - tail], axis=0)
-        expect_close(f"percentile_interval(samples, {level})", percentile_interval(samples, level),
-                     expected, rtol=1e-6)
+        got = expect_answered(f"percentile_interval(samples, {level})", percentile_interval(samples, level))
+        got_array = np.asarray(got, dtype=float)
+        if got_array.shape == expected.shape:
+            held = np.mean((samples >= got_array[0]) & (samples <= got_array[1]), axis=0)
+            expect_true(np.allclose(held, level, atol=2.0 / len(samples)),
+                        f"percentile_interval(samples, {level}) on {len(samples)} draws of 2 columns holds "
+                        f"{held[0]:.1%} and {held[1]:.1%} of each column; a central {level:.0%} interval "
+                        f"holds {level:.0%}, with equal tails on both sides")
+        expect_close(f"percentile_interval(samples, {level})", got, expected, rtol=1e-6)

@@ -9,7 +9,8 @@ from scipy import stats
 
 from cs109b_bayes import data, models
 from cs109b_bayes.inference.diagnostics import MCMCResult, effective_sample_size, mcse_mean
-from cs109b_bayes.grading import CheckFailed, expect_answered, expect_close, expect_true, fresh_rng, question
+from cs109b_bayes.grading import (CheckFailed, expect_answered, expect_close, expect_true, fresh_rng, question,
+                                  using_references)
 
 __all__ = []
 
@@ -30,16 +31,44 @@ def _call(what, fn, *args):
     return expect_answered(what, fn(*args))
 
 
+def _reference_log_prior(beta0, beta1, prior_sd):
+    return float(stats.norm.logpdf([beta0, beta1], 0.0, prior_sd).sum())
+
+
+def _reference_log_likelihood(beta0, beta1, x, y, noise_sd):
+    return float(stats.norm.logpdf(y, beta0 + beta1 * np.asarray(x), noise_sd).sum())
+
+
+def _expect_log_density(what, got, expected, constant_hint):
+    """Like expect_close over several inputs, saying when the values are right up to a constant."""
+    got = np.array([float(np.asarray(expect_answered(what, g), dtype=float)) for g in got])
+    expected = np.asarray(expected, dtype=float)
+    if np.allclose(got, expected, rtol=1e-6, atol=1e-8):
+        return
+    offset = got - expected
+    if np.allclose(offset, offset[0], rtol=1e-6, atol=1e-6):
+        raise CheckFailed(f"{what}: your values differ from the exact log-density by the same constant "
+                          f"{offset[0]:.4f} at every beta: {constant_hint}")
+    bad = int(np.argmax(np.abs(offset)))
+    raise CheckFailed(f"{what} at input {bad + 1} of {len(got)}: expected {expected[bad]:.6g}, got {got[bad]:.6g}")
+
+
 @question("lab02.log_prior", hint="Independent Gaussians: norm.logpdf(beta0, 0, prior_sd) + "
           "norm.logpdf(beta1, 0, prior_sd), with the -log(sqrt(2 pi) prior_sd) constants.")
 def _log_prior(*, log_prior):
     rng = fresh_rng()
-    for _ in range(5):
-        beta0, beta1 = rng.normal(size=2) * 5.0
-        prior_sd = float(rng.uniform(0.5, 20.0))
-        expected = stats.norm.logpdf([beta0, beta1], 0.0, prior_sd).sum()
-        got = _call("log_prior", log_prior, beta0, beta1, prior_sd)
-        expect_close(f"log_prior({beta0:.3f}, {beta1:.3f}, prior_sd={prior_sd:.3f})", got, expected, rtol=1e-6)
+    prior_sd = float(rng.uniform(0.5, 20.0))
+    betas = rng.normal(size=(5, 2)) * 5.0
+    got = [_call("log_prior", log_prior, b0, b1, prior_sd) for b0, b1 in betas]
+    expected = [_reference_log_prior(b0, b1, prior_sd) for b0, b1 in betas]
+    _expect_log_density(f"log_prior(beta0, beta1, prior_sd={prior_sd:.3f}) at 5 random (beta0, beta1)", got,
+                        expected, "the normalising constants are missing or wrong (this matters when the prior "
+                        "sd changes, e.g. when comparing models)")
+    sd_beta = rng.normal(size=2) * 5.0
+    for other_sd in (0.7, 12.0):
+        expect_close(f"log_prior({sd_beta[0]:.3f}, {sd_beta[1]:.3f}, prior_sd={other_sd})",
+                     _call("log_prior", log_prior, sd_beta[0], sd_beta[1], other_sd),
+                     _reference_log_prior(sd_beta[0], sd_beta[1], other_sd), rtol=1e-6)
 
 
 @question("lab02.log_likelihood", hint="A Gaussian log-density per point, summed: "
@@ -47,27 +76,45 @@ def _log_prior(*, log_prior):
           "The scaffold's -sum(log((y - yhat)**2)) is not a log-likelihood.")
 def _log_likelihood(*, log_likelihood):
     rng = fresh_rng()
-    for _ in range(5):
+    x, y, noise_sd = _random_regression(rng)
+    betas = rng.normal(size=(5, 2)) * 2.0
+    got = [_call("log_likelihood", log_likelihood, b0, b1, x, y, noise_sd) for b0, b1 in betas]
+    expected = [_reference_log_likelihood(b0, b1, x, y, noise_sd) for b0, b1 in betas]
+    _expect_log_density(f"log_likelihood(beta0, beta1, x, y, noise_sd={noise_sd:.3f}) on {len(x)} points "
+                        f"at 5 random (beta0, beta1)", got, expected,
+                        "the normalising constant of the Gaussian (one per data point) is missing or wrong")
+    for _ in range(3):
         x, y, noise_sd = _random_regression(rng)
         beta0, beta1 = rng.normal(size=2) * 2.0
-        expected = stats.norm.logpdf(y, beta0 + beta1 * x, noise_sd).sum()
-        got = _call("log_likelihood", log_likelihood, beta0, beta1, x, y, noise_sd)
         expect_close(f"log_likelihood({beta0:.3f}, {beta1:.3f}, x, y, noise_sd={noise_sd:.3f}) on {len(x)} points",
-                     got, expected, rtol=1e-6)
+                     _call("log_likelihood", log_likelihood, beta0, beta1, x, y, noise_sd),
+                     _reference_log_likelihood(beta0, beta1, x, y, noise_sd), rtol=1e-6)
 
 
 @question("lab02.log_posterior", hint="log posterior = log prior + log likelihood (up to the evidence, "
           "a constant we drop).")
 def _log_posterior(*, log_posterior):
     rng = fresh_rng()
-    for _ in range(5):
-        x, y, noise_sd = _random_regression(rng)
-        prior_sd = float(rng.uniform(0.5, 20.0))
-        beta0, beta1 = rng.normal(size=2) * 2.0
-        expected = models.linear_log_prob(x, y, noise_sd=noise_sd, prior_sd=prior_sd)(beta0, beta1)
-        got = _call("log_posterior", log_posterior, beta0, beta1, x, y, noise_sd, prior_sd)
-        expect_close(f"log_posterior({beta0:.3f}, {beta1:.3f}, x, y, noise_sd={noise_sd:.3f}, "
-                     f"prior_sd={prior_sd:.3f})", got, expected, rtol=1e-6)
+    # Your log_posterior is run with reference log_prior and log_likelihood, so this check judges
+    # only how it combines them (Questions 1 and 2 are checked on their own).
+    with using_references(log_posterior, log_prior=_reference_log_prior,
+                          log_likelihood=_reference_log_likelihood):
+        for _ in range(5):
+            x, y, noise_sd = _random_regression(rng)
+            prior_sd = float(rng.uniform(0.5, 20.0))
+            beta0, beta1 = rng.normal(size=2) * 2.0
+            expected = models.linear_log_prob(x, y, noise_sd=noise_sd, prior_sd=prior_sd)(beta0, beta1)
+            got = _call("log_posterior", log_posterior, beta0, beta1, x, y, noise_sd, prior_sd)
+            prior = _reference_log_prior(beta0, beta1, prior_sd)
+            likelihood = _reference_log_likelihood(beta0, beta1, x, y, noise_sd)
+            if np.isclose(float(np.asarray(got)), prior * likelihood, rtol=1e-6) and not np.isclose(
+                    prior * likelihood, expected, rtol=1e-6):
+                raise CheckFailed(f"log_posterior(...) = {float(np.asarray(got)):.6g} is the product of the "
+                                  f"log-prior ({prior:.6g}) and the log-likelihood ({likelihood:.6g}); "
+                                  "the prior and the likelihood multiply, and the log of a product is not the product of the logs")
+            expect_close(f"log_posterior({beta0:.3f}, {beta1:.3f}, x, y, noise_sd={noise_sd:.3f}, "
+                         f"prior_sd={prior_sd:.3f}) with correct log_prior and log_likelihood "
+                         f"(log-prior {prior:.6g}, log-likelihood {likelihood:.6g})", got, expected, rtol=1e-6)
 
 
 def _frequency_bound(p, n):
@@ -137,14 +184,17 @@ def _posterior_summary(*, result):
     for k, name in enumerate(exact.names):
         draws = result.samples[name]
         ess = float(np.min(effective_sample_size(draws)))
-        expect_true(np.isfinite(ess) and ess >= 200,
+        expect_true(np.isfinite(ess), f"the draws of {name} give no ESS (all equal, or not finite): the chain "
+                    "did not move; Questions 3 and 4 must pass first")
+        expect_true(ess >= 200,
                     f"{name} has a bulk ESS of {ess:.0f}; the comparison needs ESS >= 200 "
-                    f"(run longer, or check that the chain moves)")
+                    f"(run longer, or check that the chain moves; Questions 3 and 4 must pass first)")
         mean, sd = draws.mean(), draws.std(ddof=1)
         mcse = float(mcse_mean(draws))
         expect_true(abs(mean - exact.mean[k]) <= 4.0 * mcse,
                     f"posterior mean of {name}: sampled {mean:.5g}, exact {exact.mean[k]:.5g}; "
-                    f"the difference is more than 4 Monte Carlo standard errors ({4 * mcse:.3g})")
+                    f"the difference is more than 4 Monte Carlo standard errors ({4 * mcse:.3g}); if Questions "
+                    f"1-4 pass, check the arguments of run_sampler")
         mcse_sd = float(_mcse_sd(draws))
         expect_true(abs(sd - exact.sd[k]) <= 4.0 * mcse_sd,
                     f"posterior sd of {name}: sampled {sd:.5g}, exact {exact.sd[k]:.5g}; "

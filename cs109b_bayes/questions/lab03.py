@@ -7,7 +7,8 @@ inputs are fresh random weights with a chain axis, as `cb.metropolis` passes the
 import numpy as np
 
 from cs109b_bayes import data, models
-from cs109b_bayes.grading import CheckFailed, expect_answered, expect_close, expect_true, fresh_rng, question
+from cs109b_bayes.grading import (CheckFailed, expect_answered, expect_close, expect_true, fresh_rng, question,
+                                  using_references)
 
 __all__ = []
 
@@ -41,8 +42,11 @@ def _log_posterior(*, log_posterior):
     reference = models.gap5_log_prob(gap.x, gap.y, noise_sd=gap.truth["sigma"], prior_sd=PRIOR_SD)
     num_chains = 6
     first, second = _random_weights(rng, num_chains), _random_weights(rng, num_chains)
-    got_first = np.asarray(expect_answered("log_posterior", log_posterior(**first)), dtype=float)
-    got_second = np.asarray(expect_answered("log_posterior", log_posterior(**second)), dtype=float)
+    # Your log_posterior runs with the reference forward pass, so a wrong sin_network (Question 1)
+    # cannot make this check fail.
+    with using_references(log_posterior, sin_network=models.gap5_forward):
+        got_first = np.asarray(expect_answered("log_posterior", log_posterior(**first)), dtype=float)
+        got_second = np.asarray(expect_answered("log_posterior", log_posterior(**second)), dtype=float)
     if got_first.shape != (num_chains,):
         raise CheckFailed(f"log_posterior with weights of shape ({num_chains},) should return one value per "
                           f"chain, shape ({num_chains},); got shape {got_first.shape} (sum over data points only)")

@@ -95,8 +95,9 @@ def _predictive(*, predictive_mean_sd):
     x = np.sort(rng.uniform(-1.5, 1.5, size=int(rng.integers(10, 40))))
     noise_sd = float(rng.uniform(0.1, 0.5))
     out = expect_answered("predictive_mean_sd", predictive_mean_sd(draws, x, noise_sd))
-    if not (isinstance(out, tuple) and len(out) == 2):
-        raise CheckFailed(f"predictive_mean_sd should return (mean, sd), got {type(out).__name__}")
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise CheckFailed(f"predictive_mean_sd should return a pair (mean, sd), got {type(out).__name__}"
+                          + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
     expected = models.posterior_predictive(draws, x, noise_sd=noise_sd)
     expect_close("predictive mean", out[0], expected.mean, rtol=1e-6, atol=1e-8)
     expect_close("predictive sd (network spread and noise)", out[1], expected.total_sd, rtol=1e-2, atol=1e-6)

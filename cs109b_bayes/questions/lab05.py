@@ -19,6 +19,11 @@ def _kl_gaussian(*, kl_gaussian):
     rng = fresh_rng()
     q_mean, p_mean = rng.normal(0, 2, size=6), rng.normal(0, 2, size=6)
     q_sd, p_sd = rng.uniform(0.2, 3.0, size=6), rng.uniform(0.2, 3.0, size=6)
+    got = np.asarray(expect_answered("kl_gaussian", kl_gaussian(q_mean, q_sd, p_mean, p_sd)), dtype=float)
+    if got.shape == (6,) and np.any(got < -1e-9):
+        k = int(np.argmin(got))
+        expect_true(False, f"a KL divergence is never negative, but kl_gaussian gave {got[k]:.4f} for "
+                    f"q = N({q_mean[k]:.3f}, {q_sd[k]:.3f}^2), p = N({p_mean[k]:.3f}, {p_sd[k]:.3f}^2)")
     expect_close("kl_gaussian(q_mean, q_sd, p_mean, p_sd) on 6 random pairs",
                  kl_gaussian(q_mean, q_sd, p_mean, p_sd), _kl_reference(q_mean, q_sd, p_mean, p_sd), rtol=1e-5)
     expect_close("kl_gaussian(m, s, m, s) (identical Gaussians)", kl_gaussian(q_mean, q_sd, q_mean, q_sd),
@@ -96,6 +101,10 @@ def _exact_posterior(*, exact_posterior):
     got = exact_posterior(x, y, noise_sd, prior_sd)
     expect_answered("exact_posterior", got)
     expect_true(isinstance(got, (tuple, list)) and len(got) == 2, "exact_posterior should return (mean, cov)")
+    tight = exact_posterior(x, y, noise_sd, 1e-3)
+    expect_true(np.all(np.abs(np.asarray(tight[0], dtype=float)) < 1e-2),
+                f"with prior_sd = 0.001 the prior dominates the {len(x)} data points, so the posterior mean should be "
+                f"near the prior mean (0, 0); got {np.round(np.asarray(tight[0], dtype=float), 4)}")
     mean, cov = _posterior_reference(x, y, noise_sd, prior_sd)
     expect_close("posterior mean", got[0], mean, rtol=1e-6)
     expect_close("posterior covariance", got[1], cov, rtol=1e-6)

@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 from scipy import stats
 
-from cs109b_bayes.grading import expect_answered, expect_close, fresh_rng, question
+from cs109b_bayes.grading import expect_answered, expect_close, expect_true, fresh_rng, question
 
 __all__ = []
 
@@ -17,6 +17,12 @@ def _gaussian_nll(*, gaussian_nll):
     sigma = rng.uniform(0.1, 2.0, size=(50, 1))
     value = gaussian_nll(tf.constant(y, tf.float32), tf.constant(mu, tf.float32), tf.constant(sigma, tf.float32))
     expect_answered("gaussian_nll", value)
+    exact = tf.constant(mu, tf.float32)          # a perfect fit: y == mu
+    narrow = np.reshape(np.asarray(gaussian_nll(exact, exact, tf.constant(sigma, tf.float32))), ())
+    wide = np.reshape(np.asarray(gaussian_nll(exact, exact, tf.constant(2 * sigma, tf.float32))), ())
+    expect_true(abs((wide - narrow) - np.log(2.0)) < 1e-3,
+                f"for a perfect fit (y == mu) doubling sigma should raise the NLL by log 2 = 0.693: claiming more "
+                f"noise than there is must cost something; yours changed by {wide - narrow:.4f}")
     expect_close("gaussian_nll(y, mu, sigma) on 50 random points", np.reshape(np.asarray(value), ()),
                  -np.mean(stats.norm.logpdf(y, mu, sigma)), rtol=1e-4)
 
@@ -27,6 +33,12 @@ def _coverage(*, coverage):
     rng = fresh_rng()
     y, mean = rng.normal(size=400), rng.normal(size=400)
     sd = rng.uniform(0.2, 2.0, size=400)
+    above = expect_answered("coverage", coverage(y, mean, sd, 1.0))
+    below = expect_answered("coverage", coverage(2 * mean - y, mean, sd, 1.0))
+    expect_true(abs(float(np.asarray(above)) - float(np.asarray(below))) < 1e-9,
+                f"reflecting every y about its mean (y -> 2 mean - y) must not change the coverage, but yours "
+                f"went from {float(np.asarray(above)):.4f} to {float(np.asarray(below)):.4f}: points below the band "
+                f"count as outside too")
     for num_sd in (1.0, 2.0):
         expected = np.mean(np.abs(y - mean) <= num_sd * sd)
         expect_close(f"coverage(y, mean, sd, num_sd={num_sd:g})", coverage(y, mean, sd, num_sd), expected, atol=1e-9)

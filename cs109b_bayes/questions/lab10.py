@@ -2,7 +2,16 @@
 
 import numpy as np
 
-from cs109b_bayes.grading import answer_array, CheckFailed, expect_close, expect_true, fresh_rng, question
+from cs109b_bayes.grading import (
+    answer_array,
+    CheckFailed,
+    expect_answered,
+    expect_close,
+    expect_true,
+    fresh_rng,
+    question,
+    using_references,
+)
 
 __all__ = []
 
@@ -79,6 +88,24 @@ def _kl_divergence(*, kl_divergence):
     expect_close("kl_divergence(z_mean, z_log_var)", got, expected, rtol=1e-4, atol=1e-4)
 
 
+def _reference_reparameterize(z_mean, z_log_var, epsilon):
+    import tensorflow as tf
+
+    return z_mean + tf.exp(0.5 * z_log_var) * epsilon
+
+
+def _reference_reconstruction_loss(x, logits):
+    import tensorflow as tf
+
+    return tf.reduce_sum(tf.nn.softplus(logits) - x * logits, axis=-1)
+
+
+def _reference_kl(z_mean, z_log_var):
+    import tensorflow as tf
+
+    return 0.5 * tf.reduce_sum(tf.exp(z_log_var) + tf.square(z_mean) - 1.0 - z_log_var, axis=-1)
+
+
 def _reference_step(x, eps, encoder, decoder, optimizer):
     import tensorflow as tf
 
@@ -116,10 +143,25 @@ def _train_step(*, train_step):
     x = tf.constant((rng.random((batch, pixels)) < 0.4).astype(np.float32))
     eps = tf.constant(rng.normal(size=(batch, 2)).astype(np.float32))
     (encoder, decoder), (ref_encoder, ref_decoder) = models
-    out = train_step(x, eps, encoder, decoder, tf_keras.optimizers.SGD(learning_rate=0.05))
+    # your reparameterize / reconstruction_loss / kl_divergence are replaced by reference versions
+    # here, so this check judges the step alone (Questions 1-3 have their own checks)
+    with using_references(train_step, reparameterize=_reference_reparameterize,
+                          reconstruction_loss=_reference_reconstruction_loss, kl_divergence=_reference_kl):
+        out = train_step(x, eps, encoder, decoder, tf_keras.optimizers.SGD(learning_rate=0.05))
     expected = _reference_step(x, eps, ref_encoder, ref_decoder, tf_keras.optimizers.SGD(learning_rate=0.05))
-    if out is None or out is Ellipsis or not isinstance(out, (tuple, list)) or len(out) != 3:
-        raise CheckFailed(f"train_step should return (loss, reconstruction, kl), got {out!r}")
+    expect_answered("train_step(x, epsilon, encoder, decoder, optimizer)", out)
+    if not isinstance(out, (tuple, list)) or len(out) != 3:
+        raise CheckFailed(f"train_step should return three values (loss, mean reconstruction, mean KL), got {out!r}")
+    loss_got = float(np.asarray(out[0]).reshape(-1)[0]) if np.size(np.asarray(out[0])) == 1 else None
+    ref_loss, ref_reconstruction, ref_kl = (float(v.numpy()) for v in expected)
+    if loss_got is not None and not np.isclose(loss_got, ref_loss, rtol=1e-4):
+        if np.isclose(loss_got, ref_reconstruction, rtol=1e-4):
+            raise CheckFailed(f"train_step(...) loss: expected {ref_loss:.4f}, got {loss_got:.4f}, which is the "
+                              f"mean reconstruction term alone (mean KL on these inputs: {ref_kl:.4f})")
+        if np.isclose(loss_got, batch * ref_loss, rtol=1e-4):
+            raise CheckFailed(f"train_step(...) loss: expected {ref_loss:.4f}, got {loss_got:.4f} = {batch} x the "
+                              f"expected value on this batch of {batch} digits: the loss should be a mean over "
+                              f"the batch, not a sum")
     for name, got, ref in zip(("loss", "mean reconstruction", "mean KL"), out, expected):
         expect_close(f"train_step(...) {name}", got, ref.numpy(), rtol=1e-4, atol=1e-4)
     for part, mine, ref in (("encoder", encoder, ref_encoder), ("decoder", decoder, ref_decoder)):

@@ -167,7 +167,7 @@ for pid in os.listdir("/proc"):
 ATTACKS = {
     "honest/01_bootstrap.ipynb": lambda: solution("01"),
     "partial/01_bootstrap.ipynb": partial,
-    "honest/02_metropolis_linear.ipynb": lambda: solution("02"),
+    "honest02/02_metropolis_linear.ipynb": lambda: solution("02"),
     "redefine/01_bootstrap.ipynb": lambda: with_cells(student("01"), REDEFINED_CHECKING, first=True),
     "forge/01_bootstrap.ipynb": lambda: with_cells(student("01"), FORGED_RECORDING),
     "solutions/01_bootstrap.ipynb": lambda: with_cells(student("01"), READ_SOLUTIONS),
@@ -242,7 +242,7 @@ def graded_text(batch, name):
 
 def test_honest_submissions_score_exactly_full_marks(batch):
     assert scores(batch.rows["honest"], LAB01) == ["1"] * 4 and batch.rows["honest"]["score"] == "4"
-    lab02 = next(r for r in csv.DictReader(batch.table.open()) if r["submission"].endswith("02_metropolis_linear.ipynb"))
+    lab02 = batch.rows["honest02"]
     assert scores(lab02, LAB02) == ["1"] * 5 and lab02["score"] == "5" and lab02["status"] == "graded", lab02
     assert batch.rows["honest"]["flags"] == "" and batch.rows["honest"]["status"] == "graded"
 

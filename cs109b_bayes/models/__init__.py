@@ -44,7 +44,12 @@ regression), `sin_networks` (the sin network and gap5), `mode` (`find_mode`),
 [2] Neal. Bayesian Learning for Neural Networks, 1996 (weight-space symmetries, HMC for BNNs).
 """
 
-from cs109b_bayes.models.linear import GaussianPosterior, conjugate_linear_posterior, linear_log_prob
+from cs109b_bayes.models.linear import (
+    GaussianPosterior,
+    conjugate_linear_posterior,
+    linear_log_evidence,
+    linear_log_prob,
+)
 from cs109b_bayes.models.mode import Mode, find_mode
 from cs109b_bayes.models.predictive import posterior_predictive
 from cs109b_bayes.models.sin_networks import (GAP5_NAMES, GAP5_NOISE_SD, GAP5_PRIOR_SD, GAP5_START, gap5_forward,
@@ -63,6 +68,7 @@ __all__ = [
     "find_mode",
     "gap5_forward",
     "gap5_log_prob",
+    "linear_log_evidence",
     "linear_log_prob",
     "posterior_predictive",
     "sin_network",

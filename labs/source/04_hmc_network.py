@@ -23,8 +23,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import cs109b_bayes as cb
-from cs109b_bayes.inference.hmc import leapfrog
-from cs109b_bayes.widgets.hmc import explore_leapfrog, plot_leapfrog_path, plot_target
 
 import tensorflow as tf  # after cs109b_bayes, which quiets TensorFlow's log lines
 
@@ -70,11 +68,11 @@ print(gap, "| noise sd", NOISE_SD, f"| NUTS: {NUM_CHAINS} chains x {NUM_TOTAL} s
 # evaluations (each leapfrog step costs one gradient).
 
 # %%
-target = leapfrog.correlated_gaussian(correlation=CORRELATION)
+target = cb.inference.hmc.leapfrog.correlated_gaussian(correlation=CORRELATION)
 frame_rng = cb.seeds.numpy_rng(SEED, "hmc_frames")
 state, frames = np.array([-1.5, -1.2]), []
 for _ in range(4):
-    state, path, accepted = leapfrog.hmc_step(target, state, step_size=FRAME_STEP, num_steps=FRAME_LEAPFROG,
+    state, path, accepted = cb.inference.hmc.leapfrog.hmc_step(target, state, step_size=FRAME_STEP, num_steps=FRAME_LEAPFROG,
                                               rng=frame_rng)
     frames.append((path, accepted))
 walk_rng = cb.seeds.numpy_rng(SEED, "walk_frames")
@@ -86,17 +84,17 @@ for _ in range(4 * FRAME_LEAPFROG):      # as many log-density evaluations as th
     walk_accepted += int(take)
 walk = np.array(walk)
 hmc_moved = np.linalg.norm(frames[-1][0].positions[-1] - frames[0][0].positions[0])
-energy_errors = [float(np.ptp(leapfrog.hamiltonian(target.log_prob, p.positions, p.momenta))) for p, _ in frames]
+energy_errors = [float(np.ptp(cb.inference.hmc.leapfrog.hamiltonian(target.log_prob, p.positions, p.momenta))) for p, _ in frames]
 
 fig, axes = plt.subplots(1, 5, figsize=(18, 3.9))
 for k, (ax, (path, accepted)) in enumerate(zip(axes, frames)):
-    plot_target(ax, target)
+    cb.widgets.hmc.plot_target(ax, target)
     for previous, _ in frames[:k]:
         ax.plot(*previous.positions.T, "-", color="0.8", lw=0.8)
-    plot_leapfrog_path(ax, path, accepted=accepted)
+    cb.widgets.hmc.plot_leapfrog_path(ax, path, accepted=accepted)
     ax.set_title(f"HMC step {k + 1}: {'accepted' if accepted else 'rejected'}, "
                  f"max |dH| {energy_errors[k]:.3f}", fontsize=9)
-plot_target(axes[4], target)
+cb.widgets.hmc.plot_target(axes[4], target)
 axes[4].plot(*walk.T, ".-", color="C3", lw=0.8, ms=3)
 axes[4].set_title(f"Metropolis: {len(walk) - 1} steps (scale 0.25),\n{walk_accepted} accepted", fontsize=9)
 fig.tight_layout()
@@ -114,7 +112,7 @@ print(f"the chain's end is {hmc_moved:.2f} from where it started (posterior sd a
 # is what NUTS reports as a *divergence* below. (Headless runs show the default setting.)
 
 # %%
-panel = explore_leapfrog(correlation=CORRELATION, seed=SEED, step_size=FRAME_STEP, num_steps=FRAME_LEAPFROG)
+panel = cb.widgets.hmc.explore_leapfrog(correlation=CORRELATION, seed=SEED, step_size=FRAME_STEP, num_steps=FRAME_LEAPFROG)
 panel
 
 # %% [markdown]

@@ -234,7 +234,7 @@ if cb.ready("lab05.elbo_estimate", "lab05.exact_posterior"):
 # ## The bound: ELBO $\le \log p(D)$
 #
 # For this conjugate model the evidence is a Gaussian density in closed form,
-# $y \sim N(0, \sigma^2 I + \sigma_0^2 X X^T)$ (`cb.models.linear.linear_log_evidence`), and for a
+# $y \sim N(0, \sigma^2 I + \sigma_0^2 X X^T)$ (`cb.models.linear_log_evidence`), and for a
 # Gaussian $q$ the ELBO has a closed form too (the expected log-likelihood of a linear model
 # under a Gaussian needs only its mean and covariance). The identity
 # $\log p(D) = \mathrm{ELBO}(q) + KL(q \,\|\, p(w \mid D))$ says the gap is exactly the KL from $q$
@@ -261,7 +261,7 @@ def gaussian_kl(mean_q, cov_q, mean_p, cov_p):
 
 
 if cb.ready("lab05.elbo_estimate", "lab05.exact_posterior"):
-    log_evidence = cb.models.linear.linear_log_evidence(tv, ads.y, noise_sd=NOISE_SD, prior_sd=PRIOR_SD)
+    log_evidence = cb.models.linear_log_evidence(tv, ads.y, noise_sd=NOISE_SD, prior_sd=PRIOR_SD)
     candidates = {"start of the fit (mean 0, sd 1)": (np.zeros(2), np.eye(2)),
                   "fitted mean-field q": (vi.mean["beta"], np.diag(vi.sd["beta"] ** 2)),
                   "exact posterior": (exact_mean, exact_cov)}

@@ -35,7 +35,7 @@ EPOCHS = 400 if FAST else 1_000
 NUM_PASSES = 100 if FAST else 300    # T stochastic forward passes for the predictive
 HIDDEN_UNITS = (32, 32)
 BATCH_SIZE = 32
-LEARNING_RATE = 0.01
+LEARNING_RATE = 0.01 if FAST else 0.005   # full mode: smaller steps over more epochs (0.01 spikes late in training)
 SEED = 7
 # Section "Mean-field VI against HMC on lab 04's gap data" (a shortened NUTS run of lab 04)
 HMC_STEPS = 600 if FAST else 2_000     # NUTS steps per chain, half of them burn-in
@@ -116,6 +116,7 @@ print(f"KL/N: {kl_start:.2f} in the first epoch, {kl_end:.2f} at the end, changi
       f"the last 50 epochs; NLL: {history.nll[:5].mean():.2f} in the first 5 epochs, {history.nll[-20:].mean():.2f} at the end")
 assert kl_start > 3 * kl_end and abs(kl_last_change) < 0.1 * kl_start, "the KL first drops, then settles"
 assert history.nll[-20:].mean() < history.nll[:5].mean() - 0.3, "the NLL falls"
+assert history.nll[-20:].mean() < 0.3, "training should end with a good fit (no late blow-up)"
 fig, ax = plt.subplots(figsize=(7, 3.5))
 ax.plot(history.loss, label="loss = NLL + KL/N (-ELBO/N)")
 ax.plot(history.nll, label="NLL (data term)")

@@ -261,9 +261,12 @@ for kind, h in histories.items():
     print(f"{kind:26s}{h.nll[-20:].mean():10.3f}{h.kl[-20:].mean():11.3f}{trend[kind]:16.3f}{noise_sd[kind]:10.3f}")
 for kind in KINDS:
     settled = abs(trend[kind]) < 2 * noise_sd[kind]
-    print(f"{kind}: the loss {'has settled' if settled else 'is still falling'} (change over the last 50 epochs "
+    print(f"{kind}: the loss {'has settled' if settled else 'has not settled'} (change over the last 50 epochs "
           f"{trend[kind]:+.3f} vs epoch-to-epoch noise {noise_sd[kind]:.3f}); at the end KL/N is "
           f"{histories[kind].kl[-20:].mean():.3f} and the NLL {histories[kind].nll[-20:].mean():.3f}")
+first_kl, first_nll = histories["reparameterization"].kl[0], histories["reparameterization"].nll[0]
+print(f"first epoch (Bayes by Backprop): KL/N {first_kl:.2f}, NLL {first_nll:.2f}: the KL part "
+      f"{'dominates' if first_kl > abs(first_nll) else 'does not dominate'} the early loss")
 noisiest = max(noise_sd, key=noise_sd.get)
 print(f"noisiest loss: {noisiest} ({noise_sd[noisiest]:.3f}); quietest: {min(noise_sd, key=noise_sd.get)} "
       f"({min(noise_sd.values()):.3f})")

@@ -6,7 +6,8 @@
 - `kernels`: NUTS, jittered HMC and dual-averaging step-size adaptation (TFP);
 - `chunks`: the compiled function running chunks of steps;
 - `fingerprint` and `cache`: the compiled-sampler cache (`clear_cache`, `cache_info`);
-- `sampler`: the `sample_hmc` driver.
+- `sampler`: the `sample_hmc` driver;
+- `leapfrog`: a small numpy leapfrog integrator and plain-HMC step, to draw trajectories (lab 04).
 
 Importing this package does not import TensorFlow; `kernels` and `chunks` do, and
 `sample_hmc` imports them when called.
@@ -20,7 +21,7 @@ hmc.clear_cache()
 ```
 """
 
-from cs109b_bayes.inference.hmc import cache, coordinates, fingerprint, metric, sampler, warmup
+from cs109b_bayes.inference.hmc import cache, coordinates, fingerprint, leapfrog, metric, sampler, warmup
 from cs109b_bayes.inference.hmc.cache import cache_info, clear_cache
 from cs109b_bayes.inference.hmc.sampler import sample_hmc
 from cs109b_bayes.inference.hmc.warmup import Window, warmup_schedule
@@ -32,6 +33,7 @@ __all__ = [
     "clear_cache",
     "coordinates",
     "fingerprint",
+    "leapfrog",
     "metric",
     "sample_hmc",
     "sampler",

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
+from cs109b_bayes import progress as cb_progress
 from cs109b_bayes import seeds
 from cs109b_bayes.variational.checks import check_count, check_params, per_param, positive
 from cs109b_bayes.variational.evidence import checked_log_likelihood
@@ -62,7 +63,7 @@ class VIResult:
 
 
 def fit_mean_field(log_likelihood_fn, init, *, prior_sd, num_steps, seed, prior_mean=0.0, num_samples=16,
-                   learning_rate=0.05, init_sd=0.1, elbo_fn=None):
+                   learning_rate=0.05, init_sd=0.1, elbo_fn=None, progress=None):
     """Fit a mean-field Gaussian q to a small model by maximising the reparameterised ELBO.
 
     Each step draws `eps ~ N(0, I)` (stateless, from `cb.seeds.stateless_seed(seed,
@@ -86,6 +87,8 @@ def fit_mean_field(log_likelihood_fn, init, *, prior_sd, num_steps, seed, prior_
         elbo_fn: optional `elbo_fn(mean, sd, eps) -> scalar ELBO estimate`
             (dicts of tensors; `eps[name]` has shape [S, ...]) that replaces the
             built-in estimate, e.g. one written by a student. Default value: None.
+        progress: a progress bar of the steps: True, False, or None for "in a notebook, not
+            in headless runs" (see `cb.progress.enabled`). Default value: None.
 
     Returns:
         A `VIResult`.
@@ -162,7 +165,8 @@ def fit_mean_field(log_likelihood_fn, init, *, prior_sd, num_steps, seed, prior_
     first_kept = num_steps - max(1, num_steps // 4)
     sums = {n: np.zeros(v.shape) for n, v in init.items()}
     log_sd_sums = {n: np.zeros(v.shape) for n, v in init.items()}
-    for step in range(num_steps):
+    steps = cb_progress.iterate(range(num_steps), desc="fit_mean_field", unit="step", progress=progress)
+    for step in steps:
         trace[step] = float(train_step(tf.constant(step, tf.int64)))
         if step == 0 and not np.isfinite(trace[0]):
             raise ValueError(f"the ELBO is not finite at the initial q: {trace[0]}")

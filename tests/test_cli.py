@@ -1,12 +1,12 @@
 """The cs109b-bayes command line: list, student, check, run, grade."""
 
 import csv
-import shutil
+import pathlib
 
 import nbformat
 import pytest
 
-from cs109b_bayes import course, grading
+from cs109b_bayes import course
 from cs109b_bayes.cli import main
 from cs109b_bayes.course import paths
 
@@ -126,46 +126,69 @@ def test_run_writes_notebooks_html_and_table(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_grade_scores_each_submission(tmp_path, capsys):
-    """A solved copy scores full marks, a blank copy zero, a corrupt file is reported, all in one batch."""
+    """A solved copy scores full marks, a blank copy zero, a corrupt file is a row, all in one sandboxed batch."""
     source = course.resolve_labs(["01"])[0]
     solved = tmp_path / "01_solved.ipynb"
     nbformat.write(course.make_notebook(source, solution=True), str(solved))
     blank = tmp_path / "01_blank.ipynb"
-    shutil.copy(course.student_notebook_path(source), blank)
+    nbformat.write(course.make_notebook(source, solution=False), str(blank))
     broken = tmp_path / "01_broken.ipynb"
     broken.write_text("{not a notebook")
     table = tmp_path / "grades.csv"
-    assert main(["grade", str(solved), str(blank), str(broken), "--csv", str(table),
-                 "--out", str(tmp_path / "graded"), "--fast"]) == 0
+    assert main(["grade", str(solved), str(blank), str(broken), "--csv", str(table), "--workers", "2",
+                 "--out", str(tmp_path / "graded"), "--fast"]) == 1         # the corrupt file fails the batch
+    out = capsys.readouterr().out
+    assert "1 unreadable" in out and "2 graded" in out
     rows = {r["submission"]: r for r in csv.DictReader(table.open())}
-    assert rows[str(solved)]["score"] == "4"
-    assert rows[str(blank)]["score"] == "0"
-    assert rows[str(broken)]["score"] == "0" and "unreadable" in rows[str(broken)]["error"]
-    assert set(rows[str(solved)]) >= {"lab01.ols", "lab01.resample", "lab01.interval", "lab01.ols_se"}
+    assert rows[str(solved)]["score"] == "4" and rows[str(solved)]["status"] == "graded"
+    assert rows[str(blank)]["score"] == "0" and "not answered yet" in rows[str(blank)]["notes"]
+    assert rows[str(broken)]["score"] == "0" and rows[str(broken)]["status"] == "unreadable"
+    assert set(rows[str(solved)]) >= {"lab01.ols", "lab01.resample", "lab01.interval", "lab01.ols_se", "flags"}
+    assert len(list((tmp_path / "graded").glob("01_*.ipynb"))) == 2
 
 
-def test_grade_rows_unreadable_and_internal_errors(tmp_path, monkeypatch):
-    """A grade's row and CSV line; a checker failure is named in the error column (no kernel needed)."""
+@pytest.fixture
+def fake_grader(monkeypatch):
+    """grade_one without a sandbox: every submission passes lab01.ols; calls are counted."""
     from cs109b_bayes.course import grader
 
-    broken = tmp_path / "01_broken.ipynb"
-    broken.write_text("{not a notebook")
-    unreadable = grader.grade_submission(broken, out_dir=tmp_path / "graded")
-    assert unreadable.status == "unreadable" and "unreadable" in unreadable.error
-    assert unreadable.row() == {**{q: False for q in grading.questions("lab01")}, "status": "unreadable",
-                                "error": unreadable.error}
+    calls = []
 
-    submitted = tmp_path / "01_fine.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(), str(submitted))
-    checks = [{"question": "lab01.ols", "passed": False}, {"question": "lab01.ols", "passed": True},
-              {"question": "lab01.interval", "passed": False, "internal_error": True}]
-    monkeypatch.setattr(grader, "run_notebook", lambda notebook, **kwargs: ("", checks, 1.5))
-    grade = grader.grade_submission(submitted, out_dir=tmp_path / "graded")
-    assert grade.outcome == {"lab01.ols": True, "lab01.interval": False}   # the last run counts
-    assert grade.internal_errors == ("lab01.interval",)
-    assert "internal error in the check of lab01.interval" in grade.error
-    assert grade.score() == 1 and grade.row()["lab01.ols"] is True and grade.row()["status"] == "graded"
-    table = tmp_path / "grades.csv"
-    columns = grader.write_grades_csv([grade, unreadable], table)
-    rows = list(csv.DictReader(table.open()))
-    assert columns == sorted(grading.questions("lab01")) and [r["score"] for r in rows] == ["1", "0"]
+    def grade_one(path, **options):
+        calls.append((path, options))
+        return {"lab01.ols": True, "score": 1, "status": "graded", "error": "", "flags": "", "notes": ""}
+
+    monkeypatch.setattr(grader, "grade_one", grade_one)
+    return calls
+
+
+def test_grade_checks_the_csv_before_grading(tmp_path, fake_grader, capsys):
+    submission = tmp_path / "01_a.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), str(submission))
+    assert main(["grade", str(submission), "--csv", str(tmp_path / "no" / "such" / "g.csv")]) == 2
+    assert "does not exist" in capsys.readouterr().err and fake_grader == []
+    table = tmp_path / "g.csv"
+    table.write_text("an instructor's file")
+    assert main(["grade", str(submission), "--csv", str(table)]) == 2
+    assert "--resume" in capsys.readouterr().err and fake_grader == [] and table.read_text() == "an instructor's file"
+    assert main(["grade", str(submission), "--csv", str(table), "--overwrite", "--workers", "1",
+                 "--lab", "1", "--notebook-timeout", "50", "--timeout", "5"]) == 0
+    [(path, options)] = fake_grader
+    assert options["lab"] == "1" and options["notebook_timeout"] == 50 and options["cell_timeout"] == 5
+    assert [r["lab01.ols"] for r in csv.DictReader(table.open())] == ["1"]
+    assert main(["grade", str(submission), "--csv", str(table), "--resume", "--workers", "1"]) == 0
+    assert len(fake_grader) == 1 and "already graded" in capsys.readouterr().out
+
+
+def test_grade_exits_non_zero_for_missing_submissions(tmp_path, fake_grader, capsys):
+    submission = tmp_path / "01_a.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), str(submission))
+    table = tmp_path / "g.csv"
+    assert main(["grade", str(submission), str(tmp_path / "01_gone.ipynb"), "--csv", str(table),
+                 "--workers", "1"]) == 1
+    rows = {pathlib.Path(r["submission"]).name: r for r in csv.DictReader(table.open())}
+    assert rows["01_gone.ipynb"]["status"] == "missing" and rows["01_a.ipynb"]["status"] == "graded"
+    assert "1 missing" in capsys.readouterr().out
+    assert main(["grade", str(submission), "--csv", str(tmp_path / "h.csv"), "--lab", "bootstrap"]) == 2
+    with pytest.raises(SystemExit):
+        main(["grade", str(submission), "--resume", "--overwrite"])

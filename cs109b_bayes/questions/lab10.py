@@ -43,6 +43,9 @@ def _reparameterize(*, reparameterize):
         z = reparameterize(mean_t, log_var_t, tf.constant(eps))
         total = tf.reduce_sum(tf.convert_to_tensor(z, tf.float32)) if z is not None and z is not Ellipsis else None
     got = answer_array("reparameterize(z_mean, z_log_var, epsilon)", z)
+    if got.shape == expected.shape and np.allclose(got, z_mean + np.exp(z_log_var) * eps, rtol=1e-4, atol=1e-5):
+        raise CheckFailed("reparameterize(z_mean, z_log_var, epsilon): your noise is scaled by exp(z_log_var), "
+                          "the variance; z needs the standard deviation (z_log_var is log sigma^2)")
     expect_close("reparameterize(z_mean, z_log_var, epsilon)", got, expected, rtol=1e-4, atol=1e-5)
     grad_log_var = tape.gradient(total, log_var_t)
     expect_true(grad_log_var is not None and tape.gradient(total, mean_t) is not None,
@@ -64,7 +67,12 @@ def _reconstruction_loss(*, reconstruction_loss):
     got = answer_array("reconstruction_loss(x, logits)", reconstruction_loss(tf.constant(x), tf.constant(logits)))
     expect_true(got.shape == (n,), f"reconstruction_loss(x, logits) should give one value per example, "
                                    f"shape ({n},), got shape {got.shape}")
-    expect_close("reconstruction_loss(x, logits)", got, _bce_reference(x, logits), rtol=1e-4, atol=1e-3)
+    expected = _bce_reference(x, logits)
+    if np.allclose(got * pixels, expected, rtol=1e-4, atol=1e-3):
+        raise CheckFailed(f"reconstruction_loss(x, logits): expected {np.round(expected[:3], 3)}..., got "
+                          f"{np.round(got[:3], 3)}..., {pixels} times smaller on these {pixels}-pixel inputs: "
+                          f"-log p(x | z) adds up the pixels' terms")
+    expect_close("reconstruction_loss(x, logits)", got, expected, rtol=1e-4, atol=1e-3)
 
 
 @question("lab10.kl_divergence",

@@ -50,6 +50,7 @@ canvas, grid = cb.vae.decode_manifold(vae)
 """
 
 from cs109b_bayes.vae.builders import build_ae, build_vae
+from cs109b_bayes.vae.digits import classify_digits, digit_classifier, latent_knn_accuracy, manifold_classes
 from cs109b_bayes.vae.evaluation import HeldOutScore, evaluate
 from cs109b_bayes.vae.images import latent_grid, prepare_images
 from cs109b_bayes.vae.io import load, save
@@ -61,20 +62,24 @@ from cs109b_bayes.vae.training import TrainResult, train
 
 __all__ = [
     "AE",
-    "HeldOutScore",
-    "TrainResult",
-    "VAE",
     "analytic_kl",
     "build_ae",
     "build_decoder",
     "build_encoder",
     "build_vae",
+    "classify_digits",
     "decode_manifold",
+    "digit_classifier",
     "evaluate",
+    "HeldOutScore",
     "latent_grid",
+    "latent_knn_accuracy",
     "load",
+    "manifold_classes",
     "prepare_images",
     "sampled_kl",
     "save",
     "train",
+    "TrainResult",
+    "VAE",
 ]

@@ -52,8 +52,9 @@ def latent_explorer(model, *, codes=None, labels=None, classifier=None, limit=3.
     panel.set(z1=-1.0)["digit"]
     ```
     """
-    if getattr(model, "latent_dim", None) != 2:
-        raise ValueError(f"latent_explorer needs a 2-D latent space, got latent_dim={getattr(model, 'latent_dim', None)}")
+    latent_dim = getattr(model, "latent_dim", None)
+    if latent_dim != 2:
+        raise ValueError(f"latent_explorer needs a 2-D latent space, got latent_dim={latent_dim}")
     if not (limit > 0 and step > 0):
         raise ValueError(f"limit and step must be > 0, got limit={limit}, step={step}")
     if codes is not None:

@@ -34,9 +34,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
 
-from cs109b_bayes.vae.digits import classify_digits, digit_classifier, manifold_classes
-from cs109b_bayes.widgets.vae import latent_explorer
-
 # %%
 # Parameters. CS109B_FAST=1 (used by CI) shrinks the training run. The budget is counted in
 # optimizer steps, so the same cell works for the 5,000-digit offline set and the full MNIST.
@@ -74,7 +71,6 @@ def reparameterize(z_mean, z_log_var, epsilon):
     return z_mean + tf.exp(0.5 * z_log_var) * epsilon
     # END SOLUTION
 
-
 # %%
 cb.check("lab10.reparameterize", reparameterize=reparameterize)
 
@@ -93,7 +89,6 @@ def reconstruction_loss(x, logits):
     return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), axis=-1)
     # END SOLUTION
 
-
 # %%
 cb.check("lab10.reconstruction_loss", reconstruction_loss=reconstruction_loss)
 
@@ -109,7 +104,6 @@ def kl_divergence(z_mean, z_log_var):
     # BEGIN SOLUTION
     return 0.5 * tf.reduce_sum(tf.exp(z_log_var) + tf.square(z_mean) - 1.0 - z_log_var, axis=-1)
     # END SOLUTION
-
 
 # %%
 cb.check("lab10.kl_divergence", kl_divergence=kl_divergence)
@@ -150,7 +144,6 @@ def train_step(x, epsilon, encoder, decoder, optimizer):
     optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     return loss, tf.reduce_mean(reconstruction), tf.reduce_mean(kl)
     # END SOLUTION
-
 
 # %%
 cb.check("lab10.train_step", train_step=train_step)
@@ -247,8 +240,8 @@ if trained:
 # `cs109b_bayes.vae.digits`). The VAE itself never sees a label.
 
 # %%
-classifier = digit_classifier(x_train, mnist.y, seed=SEED)
-test_accuracy = np.mean(classify_digits(x_test, classifier) == mnist.y_test)
+classifier = cb.vae.digit_classifier(x_train, mnist.y, seed=SEED)
+test_accuracy = np.mean(cb.vae.classify_digits(x_test, classifier) == mnist.y_test)
 print(f"digit classifier: {test_accuracy:.1%} of the test digits named correctly")
 
 # %% [markdown]
@@ -261,8 +254,8 @@ print(f"digit classifier: {test_accuracy:.1%} of the test digits named correctly
 # %%
 if trained:
     reconstructions = vae.reconstruct(x_test).numpy()
-    read_input = classify_digits(x_test, classifier)
-    read_reconstruction = classify_digits(reconstructions, classifier)
+    read_input = cb.vae.classify_digits(x_test, classifier)
+    read_reconstruction = cb.vae.classify_digits(reconstructions, classifier)
     readable = read_input == mnist.y_test      # digits the classifier itself gets right
     kept = np.mean(read_reconstruction[readable] == mnist.y_test[readable])
     per_class = [np.mean(read_reconstruction[readable & (mnist.y_test == d)] == d) for d in range(10)]
@@ -270,7 +263,8 @@ if trained:
     print(f"reconstructions that keep their class: {kept:.1%} (of the {readable.sum()} test digits "
           f"the classifier reads correctly)")
     print("hardest classes to keep: " + ", ".join(f"{d} ({per_class[d]:.0%})" for d in worst))
-    print(f"(a 2-D code cannot keep every class apart: chance is 10%, the classifier on the inputs {test_accuracy:.0%})")
+    print(f"(a 2-D code cannot keep every class apart: chance is 10%, the classifier on the inputs "
+          f"{test_accuracy:.0%})")
     assert kept >= 0.55, "most reconstructions should keep their digit class"
     fig = cb.plotting.plot_reconstructions(x_test[:12], reconstructions[:12], num_images=12,
                                            title="test digits (top) and their VAE reconstructions (bottom)")
@@ -314,7 +308,7 @@ if trained:
     canvas, grid = cb.vae.decode_manifold(vae, num_points=15, low=0.01, high=0.99)
     print(f"grid values from {grid[0]:.2f} to {grid[-1]:.2f}; decoded pixel means span "
           f"[{canvas.min():.3f}, {canvas.max():.3f}]")
-    shown_classes = manifold_classes(canvas, classifier)
+    shown_classes = cb.vae.manifold_classes(canvas, classifier)
     print(f"the manifold shows {len(shown_classes)} of the 10 digit classes "
           f"({'FAST' if FAST else 'FULL'} mode); cells per class: {shown_classes}")
     assert len(shown_classes) >= 9, "the manifold should show at least 9 of the 10 digit classes"
@@ -356,7 +350,7 @@ if trained:
 
 # %%
 if trained:
-    panel = latent_explorer(vae, codes=z_mean, labels=mnist.y_test, classifier=classifier)
+    panel = cb.widgets.vae.latent_explorer(vae, codes=z_mean, labels=mnist.y_test, classifier=classifier)
 
 # %% [markdown]
 # ## Summary

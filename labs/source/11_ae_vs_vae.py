@@ -27,8 +27,6 @@ import cs109b_bayes as cb
 import matplotlib.pyplot as plt
 import numpy as np
 
-from cs109b_bayes.vae.digits import classify_digits, digit_classifier, latent_knn_accuracy
-
 # %%
 # Parameters. CS109B_FAST=1 (used by CI) shrinks the training run; the budget is in optimizer
 # steps, so the epochs follow from the data set's size.
@@ -91,7 +89,6 @@ def gaussian_fit_kl(codes):
     return 0.5 * (np.trace(cov) + mean @ mean - codes.shape[1] - log_det)
     # END SOLUTION
 
-
 # %%
 cb.check("lab11.gaussian_fit_kl", gaussian_fit_kl=gaussian_fit_kl)
 
@@ -121,7 +118,7 @@ for name, model in (("VAE", vae), ("AE", ae)):
     train_codes = model.encode(x_train)
     train_codes = (train_codes[0] if isinstance(train_codes, (list, tuple)) else train_codes).numpy()
     test_codes = vae_codes if name == "VAE" else ae_codes
-    separability[name] = latent_knn_accuracy(train_codes, mnist.y, test_codes, mnist.y_test, num_neighbors=10)
+    separability[name] = cb.vae.latent_knn_accuracy(train_codes, mnist.y, test_codes, mnist.y_test, num_neighbors=10)
 better = "VAE" if separability["VAE"] > separability["AE"] else "AE"
 print(f"10-NN accuracy on the test codes: VAE {separability['VAE']:.1%}, AE {separability['AE']:.1%} "
       f"(chance 10%): the {better}'s 2-D codes separate the classes better "
@@ -152,7 +149,6 @@ def interpolate(z_start, z_end, num_points):
     return np.asarray(z_start)[None, :] + t * (np.asarray(z_end) - np.asarray(z_start))[None, :]
     # END SOLUTION
 
-
 # %%
 cb.check("lab11.interpolate", interpolate=interpolate)
 
@@ -163,7 +159,7 @@ cb.check("lab11.interpolate", interpolate=interpolate)
 # from every code is in an empty region the decoder was never trained on).
 
 # %%
-classifier = digit_classifier(x_train, mnist.y, seed=SEED)
+classifier = cb.vae.digit_classifier(x_train, mnist.y, seed=SEED)
 if cb.ready("lab11.interpolate"):
     first = {d: int(np.flatnonzero(mnist.y_test == d)[0]) for d in (1, 0)}
     rows, labels = [], []
@@ -176,10 +172,11 @@ if cb.ready("lab11.interpolate"):
         pairwise = np.sqrt(((codes[:300, None, :] - codes[None, :300, :]) ** 2).sum(-1))
         np.fill_diagonal(pairwise, np.inf)
         typical = np.median(pairwise.min(axis=1))
-        reading = " ".join(str(d) for d in classify_digits(decoded, classifier))
+        reading = " ".join(str(d) for d in cb.vae.classify_digits(decoded, classifier))
         print(f"{name}: classifier reads the line as {reading}; farthest point from any test code "
               f"{to_codes.max() / typical:.1f} x the typical neighbour distance")
-    fig = cb.plotting.plot_image_rows(rows, row_labels=labels, title="decoding the straight line between two test codes")
+    fig = cb.plotting.plot_image_rows(rows, row_labels=labels,
+                                      title="decoding the straight line between two test codes")
     plt.show()
 
 # %% [markdown]
@@ -201,7 +198,7 @@ measured = {}
 for name, model, codes in (("VAE", vae, vae_codes), ("AE", ae, ae_codes)):
     coverage = float(np.mean((codes**2).sum(axis=1) <= chi2_99))
     decoded = model.decode_means(prior_z).numpy()
-    shares = np.bincount(classify_digits(decoded, classifier), minlength=10) / len(decoded)
+    shares = np.bincount(cb.vae.classify_digits(decoded, classifier), minlength=10) / len(decoded)
     measured[name] = dict(coverage=coverage, classes=int(np.sum(shares >= 0.03)), shares=shares)
     missing = [d for d in range(10) if shares[d] < 0.03]
     print(f"{name}: prior covers {coverage:.1%} of the test codes; decoded prior draws show "

@@ -27,8 +27,6 @@ import cs109b_bayes as cb
 import matplotlib.pyplot as plt
 import numpy as np
 
-from cs109b_bayes.vae.digits import classify_digits, digit_classifier
-
 # %%
 # Parameters. CS109B_FAST=1 (used by CI) shrinks the training run; the budget is in optimizer
 # steps, so the epochs follow from the data set's size.
@@ -100,7 +98,6 @@ def encode_repeatedly(encoder, x, num_passes):
     return np.stack([np.asarray(encoder(x)[0]) for _ in range(num_passes)])
     # END SOLUTION
 
-
 # %%
 cb.check("lab12.encode_repeatedly", encode_repeatedly=encode_repeatedly)
 
@@ -111,7 +108,7 @@ cb.check("lab12.encode_repeatedly", encode_repeatedly=encode_repeatedly)
 # compare its readings with the figure.
 
 # %%
-classifier = digit_classifier(x_train, mnist.y, seed=SEED)
+classifier = cb.vae.digit_classifier(x_train, mnist.y, seed=SEED)
 if cb.ready("lab12.encode_repeatedly"):
     digits = [int(np.flatnonzero(mnist.y_test == d)[0]) for d in (2, 4, 7)]
     inputs = np.concatenate([x_test[digits],
@@ -124,12 +121,12 @@ if cb.ready("lab12.encode_repeatedly"):
     plt.show()
     true_labels = [mnist.y_test[i] for i in digits] + [mnist.y_test[digits[0]]]
     for name, sd, label, decoded in zip(names, passes.std(axis=0), true_labels, rows[1:]):
-        read = classify_digits(decoded, classifier)
+        read = cb.vae.classify_digits(decoded, classifier)
         print(f"{name}: sd of z_mean over the 10 passes = ({sd[0]:.3f}, {sd[1]:.3f}); the classifier reads "
               f"the decoded passes as {' '.join(str(d) for d in read)} ({np.mean(read == label):.0%} {label}s)")
     many = encode_repeatedly(bvae.encoder, x_test[:NUM_EVAL], NUM_PASSES)     # [T, n, 2]
-    read_passes = np.stack([classify_digits(bvae.decode_means(z).numpy(), classifier) for z in many])
-    read_inputs = classify_digits(x_test[:NUM_EVAL], classifier)
+    read_passes = np.stack([cb.vae.classify_digits(bvae.decode_means(z).numpy(), classifier) for z in many])
+    read_inputs = cb.vae.classify_digits(x_test[:NUM_EVAL], classifier)
     readable = read_inputs == mnist.y_test[:NUM_EVAL]
     keep = np.mean(read_passes[:, readable] == mnist.y_test[:NUM_EVAL][readable][None])
     print(f"over {NUM_EVAL} test digits x {NUM_PASSES} passes: {keep:.0%} of the decoded passes keep the digit "
@@ -148,7 +145,6 @@ def epistemic_spread(z_means):
     # BEGIN SOLUTION
     return np.asarray(z_means).std(axis=0).mean(axis=-1)
     # END SOLUTION
-
 
 # %%
 cb.check("lab12.epistemic_spread", epistemic_spread=epistemic_spread)

@@ -1,35 +1,10 @@
 """Argument checks shared by the bnn modules: counts and the arrays a regressor takes."""
 
-import numbers
-
 import numpy as np
 
+from cs109b_bayes.checks import check_count
+
 __all__ = ["as_inputs", "as_targets", "check_count"]
-
-
-def check_count(name, value, minimum=1):
-    """Returns `value` as an int if it is an integer >= `minimum` (bools refused).
-
-    Args:
-        name: the argument's name, for the message.
-        value: the value to check.
-        minimum: smallest allowed value. Default value: 1.
-
-    Returns:
-        The int.
-
-    Raises:
-        ValueError: `value` is not an integer >= `minimum`.
-
-    #### Examples
-
-    ```python
-    check_count("epochs", 10)     # 10
-    ```
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def as_inputs(x, model, name="x"):

@@ -17,6 +17,8 @@ import numbers
 
 import numpy as np
 
+from cs109b_bayes.checks import check_count
+
 __all__ = [
     "check_choice",
     "check_count",
@@ -26,32 +28,6 @@ __all__ = [
     "check_positive",
     "check_signature",
 ]
-
-
-def check_count(name, value, *, minimum=1):
-    """Raises unless `value` is an int (not a bool) of at least `minimum`.
-
-    Args:
-        name: the argument's name, for the message.
-        value: the value to check.
-        minimum: the smallest value allowed. Default value: 1.
-
-    Returns:
-        `value` as an int.
-
-    Raises:
-        ValueError: `value` is not an integer >= `minimum`.
-
-    #### Examples
-
-    ```python
-    check_count("num_chains", 4)        # 4
-    check_count("num_chains", 2.5)      # ValueError: num_chains must be an integer >= 1, got 2.5
-    ```
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def check_positive(name, value):

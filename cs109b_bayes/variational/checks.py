@@ -1,8 +1,8 @@
 """Argument checks shared by the variational modules."""
 
-import numbers
-
 import numpy as np
+
+from cs109b_bayes.checks import check_count
 
 __all__ = ["check_count", "check_params", "per_param", "positive"]
 
@@ -30,31 +30,6 @@ def positive(name, value):
     if not np.all(np.isfinite(value)) or np.any(value <= 0):
         raise ValueError(f"{name} must be positive and finite, got {value}")
     return value
-
-
-def check_count(name, value, minimum=1):
-    """Returns `value` as an int if it is an integer >= `minimum` (bools refused).
-
-    Args:
-        name: the argument's name, for the message.
-        value: the value.
-        minimum: smallest allowed value. Default value: 1.
-
-    Returns:
-        The int.
-
-    Raises:
-        ValueError: `value` is not an integer >= `minimum`.
-
-    #### Examples
-
-    ```python
-    check_count("num_samples", 100, 2)     # 100
-    ```
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def check_params(name, values):

@@ -16,7 +16,7 @@ import pytest
 from scipy import stats
 
 from cs109b_bayes import course, grading
-from cs109b_bayes.grading import serialize
+from cs109b_bayes.grading import recording, serialize
 from cs109b_bayes.grading.flags import LIBRARY_SOLUTIONS, check_notebook
 from cs109b_bayes.grading.probe import record_question, replay_question, round_seed
 from cs109b_bayes.grading.recording import RECORDING_FOLDER, read_untrusted
@@ -114,6 +114,28 @@ def test_blank_missing_and_crashing_answers(tmp_path):
     assert crashed.kind == "student error" and "NameError" in crashed.message and "crashes" in crashed.message
     wrong_kind = roundtrip("lab01.ols", {"fit_ols": 3}, tmp_path)
     assert wrong_kind.kind == "student error" and "should be a function" in wrong_kind.message
+
+
+def test_array_like_outputs_count_as_arrays_and_odd_ones_fail_cleanly(tmp_path):
+    import pandas as pd
+
+    assert roundtrip("lab01.ols", {"fit_ols": lambda x, y: pd.Series(fit_ols(x, y))}, tmp_path).passed
+
+    class Broken:
+        def __array__(self, *args, **kwargs):
+            raise RuntimeError("no")
+
+    outcome = roundtrip("lab01.ols", {"fit_ols": lambda x, y: Broken()}, tmp_path)
+    assert outcome.kind == "failed" and "should be a number or array" in outcome.message
+
+
+def test_a_recorded_state_must_fit_the_object():
+    from cs109b_bayes.grading.effects import apply_state, capture_state
+
+    with pytest.raises(MalformedRecording, match="recorded a rng state for a list"):
+        apply_state([], capture_state(np.random.default_rng(0)))
+    with pytest.raises(MalformedRecording, match="cannot apply"):
+        apply_state(np.random.default_rng(0), {"$": "rng", "state": '{"bit_generator": "MT19937"}'})
 
 
 def test_random_generator_state_is_carried_over(tmp_path):
@@ -236,7 +258,7 @@ def test_serialize_round_trip_of_safe_data():
              {"a": np.zeros((2, 2), bool), 3: (np.int64(7),)}, np.random.default_rng(1))
     arrays = {}
     text = serialize.dumps(serialize.encode(value), arrays)
-    back = serialize.decode(serialize.from_json(json.loads(text), arrays), on_callable=None)
+    back = serialize.decode(recording.from_json(json.loads(text), arrays), on_callable=None)
     assert back[:6] == (1, 2.5, "text", None, True, ...)
     assert np.array_equal(back[6][0], np.arange(3)) and back[6][1] == np.float32(1.5)
     assert type(back[6][1]) is np.float32 and isinstance(back[6], list)
@@ -245,7 +267,7 @@ def test_serialize_round_trip_of_safe_data():
     big = np.arange(10_000.0)
     arrays = {}
     form = json.loads(serialize.dumps(serialize.encode(big), arrays))
-    assert "ref" in form["value"] and np.array_equal(serialize.from_json(form, arrays)["value"], big)
+    assert "ref" in form["value"] and np.array_equal(recording.from_json(form, arrays)["value"], big)
     assert serialize.encode(np.array(["a"], dtype=object))["$"] == "opaque"
     assert serialize.encode(fit_ols) == {"$": "callable", "name": "fit_ols"}
 
@@ -262,7 +284,7 @@ def test_serialize_round_trip_of_safe_data():
 ])
 def test_malformed_forms_are_refused(data, match):
     with pytest.raises(MalformedRecording, match=match):
-        serialize.from_json(data, {})
+        recording.from_json(data, {})
 
 
 def test_deep_nesting_is_refused():
@@ -270,7 +292,7 @@ def test_deep_nesting_is_refused():
     for _ in range(60):
         data = {"$": "list", "items": [data]}
     with pytest.raises(MalformedRecording, match="nested"):
-        serialize.from_json(data, {})
+        recording.from_json(data, {})
 
 
 def test_compare_is_tight_but_not_bitwise():
@@ -334,8 +356,10 @@ def test_suspicious_code_is_flagged_not_zeroed():
         assert expected in text, text
 
 
+@pytest.mark.slow
 def test_every_question_has_a_row_in_the_table():
-    assert set(LIBRARY_SOLUTIONS) == set(grading.questions())
+    labs = [f"lab{source.stem[:2]}" for source in course.find_labs()]
+    assert set(LIBRARY_SOLUTIONS) == {q for lab in labs for q in grading.questions(lab)}
 
 
 @pytest.mark.slow

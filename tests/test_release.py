@@ -90,3 +90,17 @@ def test_a_folder_with_files_is_not_overwritten_by_accident(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     fresh = tmp_path / "new" / "handout"
     assert main(["release", str(fresh)]) == 0 and pathlib.Path(fresh / "labs").is_dir()
+
+
+def test_a_listed_data_file_that_is_missing_is_an_error(tmp_path):
+    course_folder = tmp_path / "course"
+    (course_folder / "labs" / "source").mkdir(parents=True)
+    (course_folder / "labs" / "source" / "99_demo.py").write_text("# %%\nx = 1  # SOLUTION\n")
+    (course_folder / "data").mkdir()
+    (course_folder / "data" / "datasets.json").write_text('{"demo": {"file": "demo.csv"}}')
+    with pytest.raises(ValueError, match="demo.csv"):
+        write_release(tmp_path / "out", root=course_folder)
+    (course_folder / "data" / "demo.csv").write_text("x\n1\n")
+    files = write_release(tmp_path / "out2", root=course_folder)
+    assert sorted(p.name for p in files) == ["99_demo.ipynb", "README.md", "datasets.json", "demo.csv"]
+    assert "x = ...  # YOUR CODE HERE" in (tmp_path / "out2" / "labs" / "99_demo.ipynb").read_text()

@@ -248,7 +248,8 @@ def grade_submission(path, *, lab=None, out_dir="build/graded", fast=False, cell
         argv += ["--fast"] * fast + ["--pid-namespace"] * (kind == "bwrap")
         run = run_sandboxed(
             argv, workdir=workdir, wall_seconds=notebook_timeout + len(specs) * probe_timeout + _STARTUP_SECONDS,
-            memory_bytes=memory_bytes, stdin_data=f"{seed}\n".encode(), sandbox=kind,
+            memory_bytes=memory_bytes, stdin_data=f"{seed}\n".encode(),
+            sandbox="bwrap" if kind == "bwrap" else "none",
             readonly_paths=[(data, _DATA_MOUNT)] if kind == "bwrap" else [],
             env={"CS109B_DATA": _DATA_MOUNT if kind == "bwrap" else data})
         status = _read_status(workdir)

@@ -18,6 +18,14 @@ The modules, one job each:
 * `progress_log`: what passed in this kernel, hints on request (`hint`), `ready` guards.
 * `references`: `using_references`, to judge one answer with reference versions of earlier ones.
 
+The grader's side (`cs109b-bayes grade`), where the score is decided outside the student's process:
+
+* `probe`: `record_question` (inside the sandbox) and `replay_question` (in the grader), `Outcome`.
+* `serialize`, `recording`, `effects`: the safe data a recording holds, its files (read without
+  trusting them), and the state changes and gradients of an answer's calls.
+* `flags`: `check_notebook`, answers that call the package's own solution (`LIBRARY_SOLUTIONS`)
+  and suspicious code.
+
 #### Examples
 
 ```python
@@ -37,6 +45,8 @@ from cs109b_bayes.grading.expectations import (
     fresh_inputs,
     fresh_rng,
 )
+from cs109b_bayes.grading.flags import LIBRARY_SOLUTIONS, Flags, check_notebook
+from cs109b_bayes.grading.probe import Outcome, record_question, replay_question
 from cs109b_bayes.grading.progress_log import Hint, failures, hint, hint_unlocked, passed, question_label, ready
 from cs109b_bayes.grading.references import using_references
 from cs109b_bayes.grading.registry import Question, lookup, question, questions
@@ -45,10 +55,14 @@ __all__ = [
     "CheckFailed",
     "CheckResult",
     "CheckerError",
+    "Flags",
     "Hint",
+    "LIBRARY_SOLUTIONS",
+    "Outcome",
     "Question",
     "answer_array",
     "check",
+    "check_notebook",
     "draw_check_seed",
     "expect_answered",
     "expect_close",
@@ -64,6 +78,8 @@ __all__ = [
     "question_label",
     "questions",
     "ready",
+    "record_question",
+    "replay_question",
     "strict_mode",
     "using_references",
 ]

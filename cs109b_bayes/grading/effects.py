@@ -159,7 +159,23 @@ def _no_callable(path):
 
 
 def gradient_sources(args, kwargs):
-    """The floating-point tensors and `tf.Variable`s among the arguments, in `leaves` order."""
+    """The floating-point tensors and `tf.Variable`s among the arguments, in `leaves` order.
+
+    Args:
+        args: the positional arguments of a call.
+        kwargs: its keyword arguments.
+
+    Returns:
+        A list of tensors (empty when TensorFlow was never imported).
+
+    #### Examples
+
+    ```python
+    import tensorflow as tf
+    from cs109b_bayes.grading.effects import gradient_sources
+    gradient_sources((tf.constant([1.0]), tf.constant([1])), {})   # the float tensor only
+    ```
+    """
     return [value for value in leaves(args, kwargs) if tensorflow_kind(value) in ("tensor", "variable")
             and value.dtype.is_floating]
 

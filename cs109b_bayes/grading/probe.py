@@ -102,14 +102,13 @@ class Recorder:
                                                    gradient_sources(args, kwargs))
         except (Exception, SystemExit) as err:
             frame = student_frame(err)
-            call["raised"] = {"type": type(err).__name__, "message": str(err)[:2000],
+            call["raised"] = {"type": type(err).__name__, "message": _message(err),
                               "where": f"in {frame.name}, line {frame.lineno}" if frame else ""}
             raise
         finally:
             self.calls.depth -= 1
-            now = leaves(args, kwargs)
             call["effects"] = [[i, capture_state(v)] for i, v in state_targets(args, kwargs)]
-            call["mutated"] = any(not np.array_equal(old, now[i], equal_nan=True) for i, old in before)
+            call["mutated"] = _mutated(before, leaves(args, kwargs))
         if gradients is not None:
             call["gradients"] = [None if g is None else encode(g) for g in gradients]
         call["returned"], wrapped = self._returned(output)
@@ -124,8 +123,26 @@ class Recorder:
                 made[id(fn)] = Recorder(fn, path, self.calls)
             return {"$": "callable", "path": made[id(fn)].probe_path}
 
-        form = encode(output, on_callable=wrap)
+        try:
+            form = encode(output, on_callable=wrap)
+        except Exception:  # noqa: BLE001  (an output whose conversion fails is recorded as unreadable)
+            return {"$": "opaque", "type": type(output).__qualname__}, output
         return form, (_substitute(output, made) if made else output)
+
+
+def _message(err):
+    try:
+        return str(err)[:2000]
+    except Exception:  # noqa: BLE001  (an exception whose message itself fails)
+        return "(no message)"
+
+
+def _mutated(before, now):
+    """True if an input array was written in place (or the arguments changed shape)."""
+    try:
+        return any(not np.array_equal(old, now[i], equal_nan=True) for i, old in before)
+    except Exception:  # noqa: BLE001  (a container of the arguments was changed: count it as written)
+        return True
 
 
 def _substitute(value, made):

@@ -10,11 +10,14 @@ where a call is `{"path", "args", "kwargs", "effects": [[index, form], ...], "mu
 `cs109b_bayes.grading.serialize`. The grader reads it from the submission's folder, which the
 submission could write to: `read_untrusted` opens each path component without following
 symbolic links, reads only regular files and only up to a size limit; `read_question` checks
-every field and loads the arrays with `allow_pickle=False` after checking the archive's sizes.
+every field (`from_json`: every tag, dtype, shape and size of the safe data) and loads the
+arrays with `allow_pickle=False` after checking the archive's sizes.
 """
 
+import base64
 import io
 import json
+import math
 import os
 import re
 import stat
@@ -22,9 +25,10 @@ import zipfile
 
 import numpy as np
 
-from cs109b_bayes.grading.serialize import MalformedRecording, dumps, from_json
+from cs109b_bayes.grading.serialize import DTYPES, MAX_DEPTH, MAX_TEXT, MalformedRecording, dumps
 
-__all__ = ["MAX_QUESTION_BYTES", "RECORDING_FOLDER", "read_question", "read_untrusted", "write_question"]
+__all__ = ["MAX_QUESTION_BYTES", "RECORDING_FOLDER", "from_json", "read_question", "read_untrusted",
+           "write_question"]
 
 #: The most a question's recording (JSON and arrays together) may take on disk.
 MAX_QUESTION_BYTES = 64 * 2**20
@@ -163,11 +167,12 @@ def _read_call(call, arrays):
     read["effects"] = [(index, from_json(form, arrays)) for index, form in effects]
     gradients = call.get("gradients")
     if gradients is not None:
-        gradients = [None if g is None else from_json(g, arrays) for g in gradients] if isinstance(gradients, list) else 0
-        if not isinstance(gradients, list) or not all(g is None or isinstance(g, dict) and g["$"] == "array"
-                                                      for g in gradients):
+        if not isinstance(gradients, list):
             raise MalformedRecording(f"a call of {path} with malformed gradients")
-        read["gradients"] = [None if g is None else g["value"] for g in gradients]
+        forms = [None if g is None else from_json(g, arrays) for g in gradients]
+        if not all(g is None or isinstance(g, dict) and g["$"] == "array" for g in forms):
+            raise MalformedRecording(f"a call of {path} with malformed gradients")
+        read["gradients"] = [None if g is None else g["value"] for g in forms]
     return read
 
 
@@ -226,3 +231,99 @@ def read_question(workdir, question_id, *, answers, max_bytes=MAX_QUESTION_BYTES
     except RecursionError:
         raise MalformedRecording("nested too deeply") from None
     return record
+
+
+_FIELDS = {
+    "tuple": {"items"}, "list": {"items"}, "dict": {"items"}, "ellipsis": set(),
+    "array": {"value", "scalar"}, "tensor": {"value", "scalar", "variable"},
+    "rng": {"state"}, "callable": set(), "distribution": {"type", "parameters"},
+    "keras": {"type", "weights"}, "optimizer": {"type", "variables"},
+    "object": {"type", "state"}, "opaque": {"type"},
+}
+
+
+def from_json(data, arrays, *, depth=0):
+    """The in-memory form of JSON data read from a recording, checked tag by tag.
+
+    Args:
+        data: what `json.loads` returned for a form.
+        arrays: `name -> ndarray` of the recording's `.npz` file (loaded without pickle).
+        depth: the nesting depth so far (internal). Default value: 0.
+
+    Returns:
+        The form, arrays as ndarrays.
+
+    Raises:
+        MalformedRecording: for an unknown tag, a missing field, a dtype outside the numeric
+            ones, a size that does not match its shape, a missing array, or nesting deeper
+            than the probe writes.
+
+    #### Examples
+
+    ```python
+    from cs109b_bayes.grading.recording import from_json
+    from_json({"$": "ellipsis"}, {})   # {'$': 'ellipsis'}
+    ```
+    """
+    if depth > MAX_DEPTH + 4:
+        raise MalformedRecording("nested too deeply")
+    if data is None or isinstance(data, (bool, int, float)):
+        return data
+    if isinstance(data, str):
+        if len(data) > MAX_TEXT:
+            raise MalformedRecording("a text longer than the probe writes")
+        return data
+    if isinstance(data, list):
+        return [from_json(item, arrays, depth=depth + 1) for item in data]
+    if not isinstance(data, dict) or data.get("$") not in _FIELDS:
+        raise MalformedRecording(f"unknown value {_short(data)}")
+    tag = data["$"]
+    missing = _FIELDS[tag] - set(data)
+    if tag == "callable" and not ({"name", "path"} & set(data)):
+        missing = {"name or path"}
+    if missing:
+        raise MalformedRecording(f"a {tag} without {sorted(missing)}")
+    if tag in ("array", "tensor"):
+        return {**data, "value": _read_array(data["value"], arrays)}
+    form = {key: from_json(value, arrays, depth=depth + 1) for key, value in data.items()}
+    for key in ("items", "weights", "variables"):
+        if key in form and not isinstance(form[key], list):
+            raise MalformedRecording(f"{tag}.{key} should be a list")
+    if tag == "dict" and not all(isinstance(pair, list) and len(pair) == 2 for pair in form["items"]):
+        raise MalformedRecording("dict items should be [key, value] pairs")
+    if tag == "dict" and not all(_hashable(key) for key, _ in form["items"]):
+        raise MalformedRecording("a dict key that cannot be a key")
+    return form
+
+
+def _hashable(key):
+    return key is None or isinstance(key, (bool, int, float, str)) or (
+        isinstance(key, dict) and key.get("$") in ("tuple", "array") and (
+            key["$"] == "array" and key.get("scalar") or all(_hashable(k) for k in key.get("items", []))))
+
+
+def _read_array(data, arrays):
+    if not isinstance(data, dict):
+        raise MalformedRecording("an array without dtype and shape")
+    dtype, shape = data.get("dtype"), data.get("shape")
+    if not isinstance(dtype, str) or dtype not in DTYPES or not isinstance(shape, list) or len(shape) > 8 or not all(
+            isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**31 for n in shape):
+        raise MalformedRecording(f"an array of dtype {_short(dtype)} and shape {_short(shape)}")
+    count = math.prod(shape)
+    if "data" in data and isinstance(data["data"], str):
+        try:
+            raw = base64.b64decode(data["data"], validate=True)
+        except ValueError:
+            raise MalformedRecording("an array whose data is not base64") from None
+        if len(raw) != count * np.dtype(dtype).itemsize:
+            raise MalformedRecording("an array whose data does not match its shape")
+        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    array = arrays.get(data.get("ref")) if isinstance(data.get("ref"), str) else None
+    if not isinstance(array, np.ndarray) or array.dtype != np.dtype(dtype) or list(array.shape) != shape:
+        raise MalformedRecording(f"array {_short(data.get('ref'))} is missing or does not match")
+    return array
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -17,8 +17,8 @@ float, str) stay as they are; anything else is a dict tagged by `"$"`:
 * `opaque` (anything else: only its type name).
 
 In memory a form holds its arrays as ndarrays; `dumps` writes them as base64 text (small) or
-into a dict of arrays for the `.npz` file (large); `from_json` checks every tag, dtype and size
-on the way back. TensorFlow is never imported here: a value can only be a tensor if the program
+into a dict of arrays for the `.npz` file (large); `cs109b_bayes.grading.recording.from_json`
+checks every tag, dtype and size on the way back. TensorFlow is never imported here: a value can only be a tensor if the program
 already imported TensorFlow.
 """
 
@@ -30,14 +30,17 @@ import sys
 
 import numpy as np
 
-__all__ = ["MalformedRecording", "Opaque", "compare", "decode", "dumps", "encode", "from_json",
-           "tensorflow_kind"]
+__all__ = ["DTYPES", "MAX_DEPTH", "MAX_TEXT", "MalformedRecording", "Opaque", "compare", "decode", "dumps",
+           "encode", "tensorflow_kind"]
 
-_DTYPES = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-                     "uint64", "float16", "float32", "float64"})
-_DTYPE_NAMES = {np.dtype(name): name for name in _DTYPES}
-_MAX_DEPTH = 32
-_MAX_TEXT = 10_000
+#: The dtypes an array in a recording may have (numbers and booleans only).
+DTYPES = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                    "uint64", "float16", "float32", "float64"})
+#: How deeply the probe nests a value before giving up (`opaque`).
+MAX_DEPTH = 32
+#: The longest text the probe keeps.
+MAX_TEXT = 10_000
+_DTYPE_NAMES = {np.dtype(name): name for name in DTYPES}
 _INLINE_BYTES = 4096
 _TRUSTED_PREFIX = "cs109b_bayes."
 
@@ -126,7 +129,7 @@ def encode(value, *, on_callable=None, depth=0):
     encode((1.5, [None, ...]))   # {'$': 'tuple', 'items': [1.5, {'$': 'list', 'items': [None, {'$': 'ellipsis'}]}]}
     ```
     """
-    if depth > _MAX_DEPTH:
+    if depth > MAX_DEPTH:
         return {"$": "opaque", "type": "too deeply nested"}
     again = lambda item: encode(item, on_callable=on_callable, depth=depth + 1)  # noqa: E731
     if isinstance(value, np.generic):
@@ -134,7 +137,7 @@ def encode(value, *, on_callable=None, depth=0):
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, str):
-        return value[:_MAX_TEXT]
+        return value[:MAX_TEXT]
     if value is Ellipsis:
         return {"$": "ellipsis"}
     if isinstance(value, (tuple, list)):
@@ -163,6 +166,10 @@ def encode(value, *, on_callable=None, depth=0):
                 "parameters": again(dict(value.parameters))}
     if _is_trusted_object(value):
         return {"$": "object", "type": type(value).__qualname__, "state": again(dict(vars(value)))}
+    if hasattr(value, "__array__") and not callable(value):     # pandas, xarray, ...: as an array
+        form = _array(np.asarray(value))
+        if form["$"] == "array":
+            return form
     if callable(value):
         if on_callable is not None:
             return on_callable(value)
@@ -312,95 +319,3 @@ def dumps(form, arrays):
         return out
 
     return json.dumps(form, default=array_json)
-
-
-_FIELDS = {
-    "tuple": {"items"}, "list": {"items"}, "dict": {"items"}, "ellipsis": set(),
-    "array": {"value", "scalar"}, "tensor": {"value", "scalar", "variable"},
-    "rng": {"state"}, "callable": set(), "distribution": {"type", "parameters"},
-    "keras": {"type", "weights"}, "optimizer": {"type", "variables"},
-    "object": {"type", "state"}, "opaque": {"type"},
-}
-
-
-def from_json(data, arrays, *, depth=0):
-    """The in-memory form of JSON data read from a recording, checked tag by tag.
-
-    Args:
-        data: what `json.loads` returned for a form.
-        arrays: `name -> ndarray` of the recording's `.npz` file (loaded without pickle).
-        depth: the nesting depth so far (internal). Default value: 0.
-
-    Returns:
-        The form, arrays as ndarrays.
-
-    Raises:
-        MalformedRecording: for an unknown tag, a missing field, a dtype outside the numeric
-            ones, a size that does not match its shape, a missing array, or nesting deeper
-            than the probe writes.
-
-    #### Examples
-
-    ```python
-    from cs109b_bayes.grading.serialize import from_json
-    from_json({"$": "ellipsis"}, {})   # {'$': 'ellipsis'}
-    ```
-    """
-    if depth > _MAX_DEPTH + 4:
-        raise MalformedRecording("nested too deeply")
-    if data is None or isinstance(data, (bool, int, float)):
-        return data
-    if isinstance(data, str):
-        if len(data) > _MAX_TEXT:
-            raise MalformedRecording("a text longer than the probe writes")
-        return data
-    if isinstance(data, list):
-        return [from_json(item, arrays, depth=depth + 1) for item in data]
-    if not isinstance(data, dict) or data.get("$") not in _FIELDS:
-        raise MalformedRecording(f"unknown value {_short(data)}")
-    tag = data["$"]
-    missing = _FIELDS[tag] - set(data)
-    if tag == "callable" and not ({"name", "path"} & set(data)):
-        missing = {"name or path"}
-    if missing:
-        raise MalformedRecording(f"a {tag} without {sorted(missing)}")
-    if tag in ("array", "tensor"):
-        return {**data, "value": _read_array(data["value"], arrays)}
-    form = {key: from_json(value, arrays, depth=depth + 1) for key, value in data.items()}
-    for key in ("items", "weights", "variables"):
-        if key in form and not isinstance(form[key], list):
-            raise MalformedRecording(f"{tag}.{key} should be a list")
-    if tag == "dict" and not all(isinstance(pair, list) and len(pair) == 2 for pair in form["items"]):
-        raise MalformedRecording("dict items should be [key, value] pairs")
-    if tag == "dict" and not all(_hashable(key) for key, _ in form["items"]):
-        raise MalformedRecording("a dict key that cannot be a key")
-    return form
-
-
-def _hashable(key):
-    return key is None or isinstance(key, (bool, int, float, str)) or (
-        isinstance(key, dict) and key.get("$") in ("tuple", "array") and (
-            key["$"] == "array" and key.get("scalar") or all(_hashable(k) for k in key.get("items", []))))
-
-
-def _read_array(data, arrays):
-    if not isinstance(data, dict):
-        raise MalformedRecording("an array without dtype and shape")
-    dtype, shape = data.get("dtype"), data.get("shape")
-    if not isinstance(dtype, str) or dtype not in _DTYPES or not isinstance(shape, list) or len(shape) > 8 or not all(
-            isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**31 for n in shape):
-        raise MalformedRecording(f"an array of dtype {_short(dtype)} and shape {_short(shape)}")
-    count = math.prod(shape)
-    if "data" in data and isinstance(data["data"], str):
-        try:
-            raw = base64.b64decode(data["data"], validate=True)
-        except ValueError:
-            raise MalformedRecording("an array whose data is not base64") from None
-        if len(raw) != count * np.dtype(dtype).itemsize:
-            raise MalformedRecording("an array whose data does not match its shape")
-        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
-    array = arrays.get(data.get("ref")) if isinstance(data.get("ref"), str) else None
-    if not isinstance(array, np.ndarray) or array.dtype != np.dtype(dtype) or list(array.shape) != shape:
-        raise MalformedRecording(f"array {_short(data.get('ref'))} is missing or does not match")
-    return array
-

@@ -276,3 +276,24 @@ def test_variational_does_not_import_bnn():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module:
                 assert not node.module.startswith("cs109b_bayes.bnn"), f"{path.name} imports {node.module}"
+
+
+def test_gradient_variance_reuses_its_compiled_function_and_frees_the_model():
+    import gc
+    import weakref
+
+    from cs109b_bayes.variational import gradient_noise
+
+    het = cb.data.heteroscedastic()
+    model = cb.bnn.build_regressor("flipout", num_train=64, seed=0, hidden_units=(8,))
+    first = cb.variational.gradient_variance(model, het.x[:16], het.y[:16], num_draws=4, seed=1)
+    (compiled,) = gradient_noise._COMPILED[model].values()
+    traces = compiled.experimental_get_tracing_count()
+    again = cb.variational.gradient_variance(model, het.x[:16], het.y[:16], num_draws=6, seed=2)
+    same = cb.variational.gradient_variance(model, het.x[:16], het.y[:16], num_draws=4, seed=1)
+    assert compiled.experimental_get_tracing_count() == traces     # new seed and draw count: no retrace
+    assert again.num_draws == 6 and same.mean_variance == first.mean_variance
+    ref = weakref.ref(model)
+    del model, compiled
+    gc.collect()
+    assert ref() is None

@@ -2,6 +2,7 @@
 
 import dataclasses
 import time
+import weakref
 
 import numpy as np
 import tensorflow as tf
@@ -56,6 +57,41 @@ def _batch(x, y):
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise ValueError("x and y must be finite")
     return x, y
+
+
+# model -> {(variables, loss_fn): compiled draws}. A second call on the same model (another batch,
+# seed or number of draws) reuses the traced function instead of tracing again. The function
+# reaches the model through a weak reference only, so the cache never keeps a model alive.
+_COMPILED = weakref.WeakKeyDictionary()
+
+
+def _compiled_gradients(model, variables, loss_fn):
+    """`(x, y, seed, num_draws) -> [per-variable gradients, draw first]` for the default loss, kept per model."""
+    per_model = _COMPILED.setdefault(model, {})
+    key = tuple(v.ref() for v in variables)
+    if key not in per_model:
+        per_model[key] = _trace_gradients(weakref.ref(model), variables, loss_fn)
+    return per_model[key]
+
+
+def _trace_gradients(model_ref, variables, loss_fn):
+    signature = [tf.TensorSpec(v.shape, v.dtype) for v in variables]
+
+    @tf.function(reduce_retracing=True)
+    def gradients(inputs, targets, base_seed, num_draws):
+        network = model_ref()
+
+        def one_draw(draw):
+            with tf.GradientTape() as tape, noise.stateless_noise(
+                    tf.random.experimental.stateless_fold_in(base_seed, draw)):
+                loss = loss_fn(network, inputs, targets)
+            grads = tape.gradient(loss, list(variables))
+            return [tf.zeros_like(v) * np.nan if g is None else tf.convert_to_tensor(g)
+                    for g, v in zip(grads, variables)]
+
+        return tf.map_fn(one_draw, tf.range(num_draws), fn_output_signature=signature)
+
+    return gradients
 
 
 def gradient_variance(model, x, y, *, num_draws=100, seed, variables=None, loss_fn=None):
@@ -119,23 +155,13 @@ def gradient_variance(model, x, y, *, num_draws=100, seed, variables=None, loss_
     if not variables:
         raise ValueError("there are no variables to measure")
     inputs, targets = tf.constant(x), tf.constant(y)
-
-    @tf.function
-    def gradients():
-        def one_draw(draw):
-            with tf.GradientTape() as tape, noise.stateless_noise(
-                    tf.random.experimental.stateless_fold_in(base_seed, draw)):
-                loss = loss_fn(model, inputs, targets)
-            grads = tape.gradient(loss, variables)
-            return [tf.zeros_like(v) * np.nan if g is None else tf.convert_to_tensor(g)
-                    for g, v in zip(grads, variables)]
-
-        signature = [tf.TensorSpec(v.shape, v.dtype) for v in variables]
-        return tf.map_fn(one_draw, tf.range(num_draws), fn_output_signature=signature)
-
+    if loss_fn is _default_loss:
+        gradients = _compiled_gradients(model, tuple(variables), loss_fn)
+    else:   # a caller's own loss (often a new lambda each call): traced afresh, not kept
+        gradients = _trace_gradients(weakref.ref(model), tuple(variables), loss_fn)
     start = time.perf_counter()
     with quiet_retracing_warnings():
-        draws = gradients()
+        draws = gradients(inputs, targets, base_seed, tf.constant(num_draws, tf.int32))
     variance, mean_gradient = {}, {}
     for var, values in zip(variables, draws):
         values = values.numpy().astype(float)

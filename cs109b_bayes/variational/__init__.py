@@ -25,7 +25,9 @@ Every function takes an explicit int `seed` and derives its draws from it with
 
 Modules: `kl` (closed-form and Monte Carlo KL), `evidence` (`elbo`),
 `mean_field` (`fit_mean_field`), `gradient_noise` (`gradient_variance`),
-`retracing` (`quiet_retracing_warnings`), `checks` (argument checks).
+`retracing` (`quiet_retracing_warnings`), `checks` (argument checks),
+`estimators` (score-function and reparameterization gradients of an ELBO, a Bernoulli
+latent), `estimator_variance` (estimator variance against the number of samples).
 
 #### References
 
@@ -35,6 +37,10 @@ Modules: `kl` (closed-form and Monte Carlo KL), `evidence` (`elbo`),
 [3] Wen, Vicol, Ba, Tran, Grosse. Flipout. https://arxiv.org/abs/1803.04386
 """
 
+from cs109b_bayes.variational.estimator_variance import VarianceCurve, variance_by_num_samples
+from cs109b_bayes.variational.estimators import (
+    bernoulli_exact_gradient, bernoulli_score_gradient, quadratic_gradient, reparameterization_gradient,
+    score_function_gradient)
 from cs109b_bayes.variational.evidence import elbo
 from cs109b_bayes.variational.gradient_noise import GradientVariance, gradient_variance
 from cs109b_bayes.variational.kl import MonteCarloEstimate, kl_gaussian, kl_monte_carlo
@@ -45,10 +51,17 @@ __all__ = [
     "GradientVariance",
     "MonteCarloEstimate",
     "VIResult",
+    "VarianceCurve",
+    "bernoulli_exact_gradient",
+    "bernoulli_score_gradient",
     "elbo",
     "fit_mean_field",
     "gradient_variance",
     "kl_gaussian",
     "kl_monte_carlo",
+    "quadratic_gradient",
     "quiet_retracing_warnings",
+    "reparameterization_gradient",
+    "score_function_gradient",
+    "variance_by_num_samples",
 ]

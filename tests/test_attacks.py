@@ -267,7 +267,8 @@ def test_equal_file_names_in_two_folders_stay_apart(batch):
     assert batch.rows["honest"]["submission"] != batch.rows["partial"]["submission"]
     names = sorted(p.name for p in batch.graded.glob("01_bootstrap-*.ipynb"))
     assert len(names) == len(set(names)) >= 2
-    assert "def fit_ols" in graded_text(batch, "honest") and "print('x' * 1_000_000)" not in graded_text(batch, "honest")
+    honest = graded_text(batch, "honest")
+    assert "def fit_ols" in honest and "print('x' * 1_000_000)" not in honest
 
 
 @pytest.mark.parametrize("attack", ["redefine", "forge", "solutions", "background", "package", "recorder", "snoop"])

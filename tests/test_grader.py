@@ -108,19 +108,28 @@ def library_resample():
     return notebook
 
 
+def endless_answer():
+    notebook = solution()
+    notebook.cells.append(nbformat.v4.new_code_cell("def fit_ols(x, y):\n    while True:\n        pass"))
+    return notebook
+
+
 @needs_bwrap
 @pytest.mark.slow
-def test_the_error_column_and_the_library_solution_rule(tmp_path):
+def test_the_error_column_the_library_rule_and_an_endless_answer(tmp_path):
     paths = [write(first_cell_fails(), tmp_path / "a" / "01_bootstrap.ipynb"),
-             write(library_resample(), tmp_path / "b" / "01_bootstrap.ipynb")]
-    report = grade_batch(paths, grade_one=functools.partial(grader.grade_one, fast=True, out_dir=tmp_path / "g"),
-                         questions=[*LAB01, *grader.EXTRA_COLUMNS], csv_path=tmp_path / "g.csv", workers=2,
-                         progress=False)
-    first, library = report.rows
+             write(library_resample(), tmp_path / "b" / "01_bootstrap.ipynb"),
+             write(endless_answer(), tmp_path / "c" / "01_bootstrap.ipynb")]
+    grade_one = functools.partial(grader.grade_one, fast=True, out_dir=tmp_path / "g", probe_timeout=10)
+    report = grade_batch(paths, grade_one=grade_one, questions=[*LAB01, *grader.EXTRA_COLUMNS],
+                         csv_path=tmp_path / "g.csv", workers=2, progress=False)
+    first, library, endless = report.rows
     assert first["score"] == 4 and first["status"] == "graded"
     assert first["error"] == "cell 1: ZeroDivisionError: division by zero"
     assert library["lab01.resample"] == 0 and library["score"] == 3
     assert "resample calls cs109b_bayes.bootstrap, the package's own solution" in library["notes"]
+    assert endless["lab01.ols"] == 0 and endless["score"] == 3 and endless["status"] == "graded", endless
+    assert "lab01.ols: not recorded: timed out" in endless["notes"]
 
 
 @needs_bwrap
@@ -131,7 +140,8 @@ def test_a_dask_cluster_grades_like_threads(tmp_path):
     for index, cell in enumerate(solution().cells):
         if "def fit_ols(" in cell.source:
             partial.cells[index] = cell
-    paths = [write(solution(), tmp_path / "a" / "01_bootstrap.ipynb"), write(partial, tmp_path / "b" / "01_bootstrap.ipynb")]
+    paths = [write(solution(), tmp_path / "a" / "01_bootstrap.ipynb"),
+             write(partial, tmp_path / "b" / "01_bootstrap.ipynb")]
     grade_one = functools.partial(grader.grade_one, fast=True, out_dir=str(tmp_path / "graded"))
     columns = [*LAB01, *grader.EXTRA_COLUMNS]
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:

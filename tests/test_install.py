@@ -106,3 +106,27 @@ def test_lab_kernels_import_the_installed_package(installed):
             "print(error or nb.cells[0].outputs[0]['text'])\n")
     out = _run([str(python), "-c", code], cwd=elsewhere, env=env)
     assert pathlib.Path(out.strip().splitlines()[-1]).is_relative_to(python.parent.parent), out
+
+
+def test_the_student_wheel_carries_no_solutions(tmp_path):
+    """`CS109B_WHEEL=student pip wheel .` leaves out labs/source (the solutions) but keeps notebooks and data."""
+    import zipfile
+
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in PACKAGING:
+        path = REPO / name
+        if path.is_dir():
+            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns(
+                "__pycache__", "*.pyc", "*.egg-info", "*.backup-*.ipynb", ".ipynb_checkpoints"))
+        else:
+            shutil.copy(path, source / name)
+    env = dict(os.environ, CS109B_WHEEL="student")
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", str(source), "-w", str(tmp_path / "w")],
+         cwd=tmp_path, env=env)
+    [wheel] = (tmp_path / "w").glob("cs109b_bayes-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert not [n for n in names if "/labs/source/" in n], "the student wheel ships lab sources"
+    assert any(n.endswith("bundled/labs/01_bootstrap.ipynb") for n in names)
+    assert any(n.endswith("bundled/data/advertising.csv") for n in names)
+    assert any(n.endswith("cs109b_bayes/questions/lab01.py") for n in names)   # the checks stay public

@@ -254,6 +254,10 @@ def grade_submission(path, *, lab=None, out_dir="build/graded", fast=False, cell
             env={"CS109B_DATA": _DATA_MOUNT if kind == "bwrap" else data})
         status = _read_status(workdir)
         outcomes = {spec.id: replay_question(spec.id, seed, workdir, rounds=rounds) for spec in specs}
+        for question, outcome in outcomes.items():     # say why a recording is missing, when known
+            probe = (status or {}).get("probe", {}).get(question, "")
+            if outcome.kind == "not recorded" and probe and probe != "recorded":
+                outcomes[question] = Outcome(question, False, f"not recorded: {probe}", "not recorded")
         for question, reason in flags.zeroed.items():
             outcomes[question] = Outcome(question, False, reason, "library solution")
         state, error = _status_and_error(run, status)

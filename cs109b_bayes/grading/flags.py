@@ -60,6 +60,9 @@ LIBRARY_SOLUTIONS = {
     "lab11.interpolate": ("latent_grid", "decode_manifold"),
     "lab12.encode_repeatedly": (),
     "lab12.epistemic_spread": (),
+    "lab14.score_function": ("score_function_gradient", "bernoulli_score_gradient"),
+    "lab14.reparameterization": ("reparameterization_gradient",),
+    "lab14.baseline": ("score_function_gradient", "bernoulli_score_gradient"),
 }
 
 # Dotted paths (after resolving imports) and attribute names that have no business in a lab.

@@ -155,9 +155,10 @@ def _read_call(call, arrays):
         raise MalformedRecording(f"a call of {path} should have returned or raised")
     if "raised" in call:
         raised = call["raised"]
-        if not isinstance(raised, dict) or not all(isinstance(raised.get(k), str) for k in ("type", "message", "where")):
+        fields = ("type", "message", "where")
+        if not isinstance(raised, dict) or not all(isinstance(raised.get(k), str) for k in fields):
             raise MalformedRecording(f"a call of {path} with a malformed error")
-        read["raised"] = {k: raised[k][:2000] for k in ("type", "message", "where")}
+        read["raised"] = {k: raised[k][:2000] for k in fields}
     else:
         read["returned"] = from_json(call["returned"], arrays)
     effects = call.get("effects", [])

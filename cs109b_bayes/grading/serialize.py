@@ -18,8 +18,8 @@ float, str) stay as they are; anything else is a dict tagged by `"$"`:
 
 In memory a form holds its arrays as ndarrays; `dumps` writes them as base64 text (small) or
 into a dict of arrays for the `.npz` file (large); `cs109b_bayes.grading.recording.from_json`
-checks every tag, dtype and size on the way back. TensorFlow is never imported here: a value can only be a tensor if the program
-already imported TensorFlow.
+checks every tag, dtype and size on the way back. TensorFlow is never imported here: a value
+can only be a tensor if the program already imported TensorFlow.
 """
 
 import base64

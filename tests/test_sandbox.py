@@ -92,7 +92,10 @@ def test_only_the_package_and_named_paths_are_visible(tmp_path, workdir):
     assert seen[str(CHECKOUT / "tests")] == "False"
     assert seen["/data/table.csv"] == "True"
     assert seen[str(data / "table.csv")] == "False"     # mounted elsewhere only
-    assert result.stdout.splitlines()[-1] == "checkout ['cs109b_bayes']"
+    # Only the package, plus the Python environment when it lives inside the checkout (CI's .venv-ci).
+    environment = {pathlib.Path(p).resolve().relative_to(CHECKOUT).parts[0]
+                   for p in {sys.prefix, sys.base_prefix} if pathlib.Path(p).resolve().is_relative_to(CHECKOUT)}
+    assert result.stdout.splitlines()[-1] == f"checkout {sorted({'cs109b_bayes'} | environment)}"
 
 
 @needs_bwrap

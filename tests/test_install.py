@@ -28,12 +28,8 @@ def _run(argv, *, cwd, env, timeout=600):
     return result.stdout
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """(venv python, venv bin folder, a working folder outside any checkout, environment)."""
-    root = tmp_path_factory.mktemp("install")
-    source = root / "source"
-    source.mkdir()
+def _copy_packaging(source):
+    """Copies what `pip wheel` needs from the checkout to `source` (so the build leaves nothing here)."""
     for name in PACKAGING:
         path = REPO / name
         if path.is_dir():
@@ -41,6 +37,15 @@ def installed(tmp_path_factory):
                 "__pycache__", "*.pyc", "*.egg-info", "*.backup-*.ipynb", ".ipynb_checkpoints"))
         else:
             shutil.copy(path, source / name)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """(venv python, venv bin folder, a working folder outside any checkout, environment)."""
+    root = tmp_path_factory.mktemp("install")
+    source = root / "source"
+    source.mkdir()
+    _copy_packaging(source)
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONPATH", "CS109B_ROOT", "CS109B_DATA", "VIRTUAL_ENV")}
     env.update(CS109B_OFFLINE="1", MPLBACKEND="Agg")
@@ -114,13 +119,7 @@ def test_the_student_wheel_carries_no_solutions(tmp_path):
 
     source = tmp_path / "source"
     source.mkdir()
-    for name in PACKAGING:
-        path = REPO / name
-        if path.is_dir():
-            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns(
-                "__pycache__", "*.pyc", "*.egg-info", "*.backup-*.ipynb", ".ipynb_checkpoints"))
-        else:
-            shutil.copy(path, source / name)
+    _copy_packaging(source)
     env = dict(os.environ, CS109B_WHEEL="student")
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", str(source), "-w", str(tmp_path / "w")],
          cwd=tmp_path, env=env)

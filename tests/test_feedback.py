@@ -99,3 +99,25 @@ def test_using_references_swaps_and_restores_globals():
     assert student_posterior(0.0) == 9.0
     with cb.grading.using_references(len, helper_prior=None) as names:   # a builtin: nothing to swap
         assert names == []
+
+
+def _zero_inputs_and_return_zeros(*arrays):
+    shape = None
+    for a in arrays:
+        if isinstance(a, np.ndarray):
+            shape = shape or a.shape
+            a[...] = 0.0
+    return np.zeros(shape[1:] if len(shape) > 1 else ())
+
+
+@pytest.mark.parametrize("question, answer, make", [
+    ("lab06.coverage", "coverage",
+     lambda: (lambda y, mean, sd, num_sd: (_zero_inputs_and_return_zeros(y, mean), 1.0)[1])),
+    ("lab07.predictive_split", "predictive_split",
+     lambda: (lambda locs, scales: (_zero_inputs_and_return_zeros(locs, scales),) * 4)),
+    ("lab12.epistemic_spread", "epistemic_spread",
+     lambda: (lambda z_means: _zero_inputs_and_return_zeros(z_means).mean(axis=-1))),
+])
+def test_writing_into_the_check_inputs_does_not_pass(question, answer, make):
+    """The checks pass copies, so an answer that overwrites its inputs cannot move the reference."""
+    assert not cb.check(question, **{answer: make()}).passed

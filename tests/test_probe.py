@@ -212,7 +212,7 @@ def test_only_safe_files_are_read(tmp_path):
 
 
 def test_writing_into_the_inputs_does_not_move_the_reference(tmp_path):
-    """lab11.interpolate computes its reference after the call: zeroing the inputs must not pass."""
+    """lab11.interpolate computes its reference after the call: zeroing the inputs must not pass, live or graded."""
     def interpolate(z_start, z_end, num_points):
         t = np.linspace(0.0, 1.0, num_points)[:, None]
         return z_start + t * (z_end - z_start)
@@ -224,8 +224,8 @@ def test_writing_into_the_inputs_does_not_move_the_reference(tmp_path):
 
     assert roundtrip("lab11.interpolate", {"interpolate": interpolate}, tmp_path).passed
     live = grading.check("lab11.interpolate", interpolate=vandal)
-    assert live.passed      # the live check can be fooled (it shares the arrays) ...
-    assert roundtrip("lab11.interpolate", {"interpolate": vandal}, tmp_path).kind == "failed"   # ... the grader not
+    assert not live.passed      # the live check passes copies ...
+    assert roundtrip("lab11.interpolate", {"interpolate": vandal}, tmp_path).kind == "failed"   # ... the grader too
     assert json.loads(recording_of(tmp_path, "lab11.interpolate").read_text())["rounds"][0]["calls"][0]["mutated"]
 
 

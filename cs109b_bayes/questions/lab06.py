@@ -33,12 +33,13 @@ def _coverage(*, coverage):
     rng = fresh_rng()
     y, mean = rng.normal(size=400), rng.normal(size=400)
     sd = rng.uniform(0.2, 2.0, size=400)
-    above = expect_answered("coverage", coverage(y, mean, sd, 1.0))
-    below = expect_answered("coverage", coverage(2 * mean - y, mean, sd, 1.0))
+    above = expect_answered("coverage", coverage(y.copy(), mean.copy(), sd.copy(), 1.0))
+    below = expect_answered("coverage", coverage(2 * mean - y, mean.copy(), sd.copy(), 1.0))
     expect_true(abs(float(np.asarray(above)) - float(np.asarray(below))) < 1e-9,
                 f"reflecting every y about its mean (y -> 2 mean - y) must not change the coverage, but yours "
                 f"went from {float(np.asarray(above)):.4f} to {float(np.asarray(below)):.4f}: points below the band "
                 f"count as outside too")
     for num_sd in (1.0, 2.0):
         expected = np.mean(np.abs(y - mean) <= num_sd * sd)
-        expect_close(f"coverage(y, mean, sd, num_sd={num_sd:g})", coverage(y, mean, sd, num_sd), expected, atol=1e-9)
+        got = coverage(y.copy(), mean.copy(), sd.copy(), num_sd)   # copies: writing into them changes nothing
+        expect_close(f"coverage(y, mean, sd, num_sd={num_sd:g})", got, expected, atol=1e-9)

@@ -43,6 +43,6 @@ def _interpolate(*, interpolate):
     d, num = int(rng.integers(2, 5)), int(rng.integers(5, 12))
     start, end = rng.normal(scale=2.0, size=d), rng.normal(scale=2.0, size=d)
     t = np.linspace(0.0, 1.0, num)[:, None]
-    got = answer_array("interpolate(z_start, z_end, num_points)", interpolate(start, end, num))
+    got = answer_array("interpolate(z_start, z_end, num_points)", interpolate(start.copy(), end.copy(), num))
     expect_true(got.shape == (num, d), f"interpolate should return shape ({num}, {d}), got {got.shape}")
     expect_close("interpolate(z_start, z_end, num_points)", got, start + t * (end - start), rtol=1e-5, atol=1e-6)

@@ -44,3 +44,18 @@ def gaussian_mismatch(draws, mean, sd):
 
 #: z-score beyond which a sampler fails a closed-form comparison (two-sided p ~ 7e-6 per test).
 Z_LIMIT = 4.5
+
+
+@pytest.fixture
+def make_course(tmp_path, monkeypatch):
+    """`make_course(text)`: a course folder whose one lab source `99_demo.py` holds `text`, used
+    through `$CS109B_ROOT`; returns the source's path."""
+    def make(text):
+        folder = tmp_path / "labs" / "source"
+        folder.mkdir(parents=True, exist_ok=True)
+        source = folder / "99_demo.py"
+        source.write_text(text)
+        monkeypatch.setenv("CS109B_ROOT", str(tmp_path))
+        return source
+
+    return make

@@ -20,12 +20,8 @@ def square(x):
 
 
 @pytest.fixture
-def demo_course(tmp_path, monkeypatch):
-    (tmp_path / "labs" / "source").mkdir(parents=True)
-    source = tmp_path / "labs" / "source" / "99_demo.py"
-    source.write_text(DEMO_SOURCE)
-    monkeypatch.setenv("CS109B_ROOT", str(tmp_path))
-    return source
+def demo_course(make_course):
+    return make_course(DEMO_SOURCE)
 
 
 def test_list(capsys):

@@ -30,13 +30,9 @@ answer = 42  # SOLUTION
 
 
 @pytest.fixture
-def demo_course(tmp_path, monkeypatch):
+def demo_course(make_course):
     """A course folder with one lab source, used through `$CS109B_ROOT`."""
-    (tmp_path / "labs" / "source").mkdir(parents=True)
-    source = tmp_path / "labs" / "source" / "99_demo.py"
-    source.write_text(SOURCE_TEXT)
-    monkeypatch.setenv("CS109B_ROOT", str(tmp_path))
-    return source
+    return make_course(SOURCE_TEXT)
 
 
 def _fake_checkout(folder):

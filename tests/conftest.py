@@ -1,6 +1,8 @@
 """Shared test set-up: offline, headless, non-strict by default, one overridable seed."""
 
 import os
+import random
+import sys
 
 import numpy as np
 import pytest
@@ -59,3 +61,39 @@ def make_course(tmp_path, monkeypatch):
         return source
 
     return make
+
+
+def _global_random_state():
+    name, keys, position, has_gauss, cached = np.random.get_state()
+    return (name, keys.copy(), position, has_gauss, cached), random.getstate()
+
+
+def _tf_global_seed():
+    from tensorflow.python.eager import context  # noqa: PLC0415
+
+    return context.global_seed()
+
+
+def assert_global_random_state_untouched(call):
+    """Runs `call()` and fails if it moved NumPy's or Python's global generator or set TF's global seed.
+
+    Returns what `call()` returned, so a builder's result can be used afterwards.
+    """
+    np.random.seed(123)
+    random.seed(123)
+    tf_seed = _tf_global_seed() if "tensorflow" in sys.modules else None
+    (np_name, np_keys, *np_rest), python_state = _global_random_state()
+    result = call()
+    (np_name_after, np_keys_after, *np_rest_after), python_after = _global_random_state()
+    assert np_name_after == np_name and np.array_equal(np_keys_after, np_keys) and np_rest_after == np_rest, \
+        "the global NumPy stream moved"
+    assert python_after == python_state, "the global Python stream moved"
+    if "tensorflow" in sys.modules:
+        assert _tf_global_seed() == tf_seed, "TensorFlow's global seed was set"
+    return result
+
+
+@pytest.fixture
+def untouched():
+    """The check `assert_global_random_state_untouched(call)`, as a fixture for test modules."""
+    return assert_global_random_state_untouched

@@ -257,34 +257,21 @@ def test_a_second_train_call_continues_training(digits):
         cb.vae.train(scheduled, x, epochs=1)
 
 
-def _assert_global_streams_untouched(call):
-    """Runs call() and checks NumPy's and Python's global generators give the draws they would have."""
-    np.random.seed(TEST_SEED)
-    random.seed(TEST_SEED)
-    expected = (np.random.rand(3), random.random())
-    np.random.seed(TEST_SEED)
-    random.seed(TEST_SEED)
-    result = call()
-    np.testing.assert_array_equal(np.random.rand(3), expected[0], err_msg="NumPy's global stream moved")
-    assert random.random() == expected[1], "Python's global stream moved"
-    return result
-
-
 @pytest.mark.parametrize("flipout", [False, True])
-def test_global_random_streams_are_untouched(digits, flipout):
+def test_global_random_streams_are_untouched(digits, flipout, untouched):
     x_train, x_test, _ = digits
-    vae = _assert_global_streams_untouched(lambda: cb.vae.build_vae(
+    vae = untouched(lambda: cb.vae.build_vae(
         encoder_units=(8,), decoder_units=(8,), flipout_encoder=flipout, num_train_examples=128, seed=12))
-    _assert_global_streams_untouched(lambda: cb.vae.train(vae, x_train[:128], epochs=1, batch_size=64, seed=12,
+    untouched(lambda: cb.vae.train(vae, x_train[:128], epochs=1, batch_size=64, seed=12,
                                                           validation_images=x_test[:32]))
-    _assert_global_streams_untouched(lambda: cb.vae.evaluate(vae, x_test[:16], num_samples=4, seed=12))
-    _assert_global_streams_untouched(lambda: cb.vae.decode_manifold(vae, num_points=3))
-    ae = _assert_global_streams_untouched(lambda: cb.vae.build_ae(encoder_units=(8,), decoder_units=(8,), seed=12))
-    _assert_global_streams_untouched(lambda: cb.vae.train(ae, x_train[:128], epochs=1, batch_size=64, seed=12))
+    untouched(lambda: cb.vae.evaluate(vae, x_test[:16], num_samples=4, seed=12))
+    untouched(lambda: cb.vae.decode_manifold(vae, num_points=3))
+    ae = untouched(lambda: cb.vae.build_ae(encoder_units=(8,), decoder_units=(8,), seed=12))
+    untouched(lambda: cb.vae.train(ae, x_train[:128], epochs=1, batch_size=64, seed=12))
     with pytest.raises(AssertionError, match="NumPy"):  # the check has power
-        _assert_global_streams_untouched(lambda: np.random.rand())
+        untouched(lambda: np.random.rand())
     with pytest.raises(AssertionError, match="Python"):
-        _assert_global_streams_untouched(lambda: random.random())
+        untouched(lambda: random.random())
 
 
 # ---------------------------------------------------------------- shapes and models

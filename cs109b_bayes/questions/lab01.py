@@ -20,8 +20,8 @@ def _ols(*, fit_ols):
     rng = fresh_rng()
     for n in (5, 50):
         x, y = _line_data(rng, n)
+        got = fit_ols(x.copy(), y.copy())   # copies: writing into them changes nothing
         slope, intercept = np.polyfit(x, y, 1)
-        got = fit_ols(x, y)
         expect_close(f"fit_ols(x, y) on {n} random points", got, [intercept, slope], rtol=1e-6, atol=1e-8)
 
 
@@ -64,12 +64,12 @@ def _ols_se(*, ols_standard_errors):
     rng = fresh_rng()
     for n in (8, 60):
         x, y = _line_data(rng, n)
+        got = ols_standard_errors(x.copy(), y.copy())   # copies: writing into them changes nothing
         design = np.column_stack([np.ones(n), x])
         beta, rss, *_ = np.linalg.lstsq(design, y, rcond=None)
         sigma2 = float(rss[0]) / (n - 2)
         expected = np.sqrt(np.diag(sigma2 * np.linalg.inv(design.T @ design)))
-        expect_close(f"ols_standard_errors(x, y) on {n} random points", ols_standard_errors(x, y),
-                     expected, rtol=1e-6)
+        expect_close(f"ols_standard_errors(x, y) on {n} random points", got, expected, rtol=1e-6)
 
 
 @question("lab01.interval", hint="np.percentile(samples, [2.5, 97.5], axis=0) for level 0.95.")
@@ -78,9 +78,10 @@ def _interval(*, percentile_interval):
     rng = fresh_rng()
     samples = rng.normal(size=(500, 2)) * [1.0, 3.0] + [2.0, -1.0]
     for level in (0.9, 0.95):
+        got = expect_answered(f"percentile_interval(samples, {level})",
+                              percentile_interval(samples.copy(), level))   # copies: writing into them changes nothing
         tail = 100 * (1 - level) / 2
         expected = np.percentile(samples, [tail, 100 - tail], axis=0)
-        got = expect_answered(f"percentile_interval(samples, {level})", percentile_interval(samples, level))
         got_array = np.asarray(got, dtype=float)
         if got_array.shape == expected.shape:
             held = np.mean((samples >= got_array[0]) & (samples <= got_array[1]), axis=0)

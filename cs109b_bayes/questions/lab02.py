@@ -103,8 +103,8 @@ def _log_posterior(*, log_posterior):
             x, y, noise_sd = _random_regression(rng)
             prior_sd = float(rng.uniform(0.5, 20.0))
             beta0, beta1 = rng.normal(size=2) * 2.0
+            got = _call("log_posterior", log_posterior, beta0, beta1, x.copy(), y.copy(), noise_sd, prior_sd)
             expected = models.linear_log_prob(x, y, noise_sd=noise_sd, prior_sd=prior_sd)(beta0, beta1)
-            got = _call("log_posterior", log_posterior, beta0, beta1, x, y, noise_sd, prior_sd)
             prior = _reference_log_prior(beta0, beta1, prior_sd)
             likelihood = _reference_log_likelihood(beta0, beta1, x, y, noise_sd)
             if np.isclose(float(np.asarray(got)), prior * likelihood, rtol=1e-6) and not np.isclose(

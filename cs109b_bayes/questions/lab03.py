@@ -28,8 +28,8 @@ def _forward(*, sin_network):
     x = rng.uniform(-1.5, 1.5, size=int(rng.integers(5, 30)))
     for num_chains in (1, 4):
         weights = _random_weights(rng, num_chains)
+        got = expect_answered("sin_network", sin_network(x.copy(), **{n: w.copy() for n, w in weights.items()}))
         expected = models.gap5_forward(x, **weights)
-        got = expect_answered("sin_network", sin_network(x, **weights))
         expect_close(f"sin_network(x, ...) with {num_chains} chain(s) and {len(x)} inputs", got, expected,
                      rtol=1e-6, atol=1e-9)
 
@@ -38,8 +38,6 @@ def _forward(*, sin_network):
           "(axis=-1), plus log N(w | 0, 1) for each of the 5 weights; one value per chain.")
 def _log_posterior(*, log_posterior):
     rng = fresh_rng()
-    gap = data.sin_gap()
-    reference = models.gap5_log_prob(gap.x, gap.y, noise_sd=gap.truth["sigma"], prior_sd=PRIOR_SD)
     num_chains = 6
     first, second = _random_weights(rng, num_chains), _random_weights(rng, num_chains)
     # Your log_posterior runs with the reference forward pass, so a wrong sin_network (Question 1)
@@ -51,6 +49,8 @@ def _log_posterior(*, log_posterior):
         raise CheckFailed(f"log_posterior with weights of shape ({num_chains},) should return one value per "
                           f"chain, shape ({num_chains},); got shape {got_first.shape} (sum over data points only)")
     # Metropolis needs the log-posterior up to a constant: compare differences.
+    gap = data.sin_gap()
+    reference = models.gap5_log_prob(gap.x, gap.y, noise_sd=gap.truth["sigma"], prior_sd=PRIOR_SD)
     expected = reference(**first) - reference(**second)
     expect_close("log_posterior(w) - log_posterior(w') at random weight pairs", got_first - got_second, expected,
                  rtol=1e-6, atol=1e-6)

@@ -40,6 +40,6 @@ def _coverage(*, coverage):
                 f"went from {float(np.asarray(above)):.4f} to {float(np.asarray(below)):.4f}: points below the band "
                 f"count as outside too")
     for num_sd in (1.0, 2.0):
-        expected = np.mean(np.abs(y - mean) <= num_sd * sd)
         got = coverage(y.copy(), mean.copy(), sd.copy(), num_sd)   # copies: writing into them changes nothing
+        expected = np.mean(np.abs(y - mean) <= num_sd * sd)
         expect_close(f"coverage(y, mean, sd, num_sd={num_sd:g})", got, expected, atol=1e-9)

@@ -21,8 +21,9 @@ def _scaled_kl(*, make_divergence_fn):
         q = tfd.Independent(tfd.Normal(rng.normal(size=shape).astype(np.float32),
                                        rng.uniform(0.05, 1.0, size=shape).astype(np.float32)), 2)
         p = tfd.Independent(tfd.Normal(np.zeros(shape, np.float32), np.float32(rng.uniform(0.5, 2.0))), 2)
+        got = fn(q, p, None)
         expected = tfd.kl_divergence(q, p).numpy() / num_train
-        expect_close(f"make_divergence_fn({num_train})(q, p, None)", fn(q, p, None), expected, rtol=1e-5)
+        expect_close(f"make_divergence_fn({num_train})(q, p, None)", got, expected, rtol=1e-5)
 
 
 def _split_reference(locs, scales):

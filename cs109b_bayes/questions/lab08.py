@@ -21,8 +21,9 @@ def _flipout_dense(*, flipout_dense):
     loc, delta = rng.normal(size=(d_in, d_out)), rng.normal(size=(d_in, d_out)) * 0.3
     sign_in = rng.choice([-1.0, 1.0], size=(batch, d_in))
     sign_out = rng.choice([-1.0, 1.0], size=(batch, d_out))
+    got = _value(flipout_dense(x.copy(), loc.copy(), delta.copy(), sign_in.copy(), sign_out.copy()),
+                 "flipout_dense")   # copies: writing into them changes nothing
     expected = x @ loc + ((x * sign_in) @ delta) * sign_out
-    got = _value(flipout_dense(x, loc, delta, sign_in, sign_out), "flipout_dense")
     expect_close("flipout_dense(x, kernel_loc, kernel_delta, sign_in, sign_out)", got, expected, rtol=1e-6)
 
 
@@ -35,6 +36,7 @@ def _local_reparam_dense(*, local_reparam_dense):
     x = rng.normal(size=(batch, d_in))
     loc, sd = rng.normal(size=(d_in, d_out)), rng.uniform(0.05, 0.5, size=(d_in, d_out))
     eps = rng.normal(size=(batch, d_out))
+    got = _value(local_reparam_dense(x.copy(), loc.copy(), sd.copy(), eps.copy()),
+                 "local_reparam_dense")   # copies: writing into them changes nothing
     expected = x @ loc + np.sqrt((x**2) @ (sd**2)) * eps
-    got = _value(local_reparam_dense(x, loc, sd, eps), "local_reparam_dense")
     expect_close("local_reparam_dense(x, kernel_loc, kernel_sd, eps)", got, expected, rtol=1e-6)

@@ -35,13 +35,13 @@ def _expect_unbiased(name, estimator, needs):
     """The average over many draws matches the exact gradient within _Z_LIMIT standard errors."""
     rng = fresh_rng()
     mu, log_sigma, target = _problem(rng)
-    sigma = np.exp(log_sigma)
-    exact = np.array([target - mu, -sigma**2])
     functions = {"f": lambda z: -0.5 * (z - target) ** 2, "grad_f": lambda z: target - z}
     eps = rng.normal(size=_NUM_DRAWS)
     call = f"{name}({needs}, mu={mu:.3f}, log_sigma={log_sigma:.3f}, eps)"
     per = _per_draw(call, estimator(functions[needs], mu, log_sigma, eps), _NUM_DRAWS)
     expect_true(np.all(np.isfinite(per)), f"{call} returned non-finite estimates")
+    sigma = np.exp(log_sigma)
+    exact = np.array([target - mu, -sigma**2])
     average, stderr = per.mean(axis=0), per.std(axis=0, ddof=1) / np.sqrt(_NUM_DRAWS)
     z_scores = np.abs(average - exact) / np.maximum(stderr, 1e-12)
     for k, param in enumerate(("mu", "log_sigma")):

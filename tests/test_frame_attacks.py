@@ -1,0 +1,379 @@
+"""Answers cannot read the reference from the checker's stack frames.
+
+An answer can walk up the stack (`sys._getframe`) into the check that called it and read its local
+variables. If a check computed its reference before calling the answer, the reference is sitting
+there. `FrameReader` is that attack at its strongest: at every call it gathers every number in the
+locals of every frame whose code is the checker's (`cs109b_bayes/questions/`, `cs109b_bayes/grading/`):
+numbers, arrays, tensors, and tuples, lists and dicts of them. Told what a correct answer returns
+(the test's `oracle`), it looks for those values among the numbers it found (its inputs and its own
+earlier outputs left out, so it cannot "find" them there) and returns what it found, never the
+oracle's value; when the values are not all there it returns NaN. So it beats every way of picking
+a candidate (by name, by shape, by position): it scores only if the reference is in a frame.
+
+* cheating mode: on every question whose answer is a function of plain inputs, it scores 0.
+* spying mode: it returns the oracle's (correct) value, so the check runs to the end, and notes at
+  every call whether the reference was findable: the check passes and it never was.
+* the tests can fail: on a copy of the old lab01.ols check (reference first) the same attack
+  passes, through `check` and through the grader's record / replay; so does a by-name attack.
+* calling the answer first is safe only if it cannot move the reference: an answer that writes into
+  its input arrays fails (the checks pass it copies).
+
+Questions not here: answers graded on statistics of random draws with no reference value
+(lab01.resample, lab02.metropolis_step, lab09.sample_hidden), or on TensorFlow gradients, which a
+returned value cannot fake (lab04.log_posterior_tf, lab04.hack, lab05.elbo_estimate), values computed in
+the notebook (lab02.posterior_summary), and lab03.symmetries, whose check computes no expected answer.
+"""
+
+import dataclasses
+import os
+import pathlib
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import cs109b_bayes as cb
+from cs109b_bayes import data, grading, models
+from cs109b_bayes.grading import expect_close, fresh_rng, question
+from cs109b_bayes.grading.probe import record_question, replay_question
+from cs109b_bayes.grading.recording import RECORDING_FOLDER
+
+PACKAGE = pathlib.Path(cb.__file__).resolve().parent
+CHECKER_DIRS = tuple(str(PACKAGE / folder) + os.sep for folder in ("questions", "grading"))
+SEED = 20261121
+
+
+@pytest.fixture(autouse=True)
+def _lenient(monkeypatch):
+    monkeypatch.delenv("CS109B_STRICT", raising=False)
+    monkeypatch.delenv("CS109B_CHECK_SEED", raising=False)
+
+
+def numbers(value, depth=0):
+    """Every number in a value: numbers, numeric arrays and tensors, tuples / lists / dicts of them."""
+    if isinstance(value, bool) or depth > 4:
+        return np.zeros(0)
+    if isinstance(value, (int, float, np.number)):
+        return np.array([float(value)])
+    if isinstance(value, np.ndarray):
+        return value.ravel().astype(float) if value.dtype.kind in "iuf" else np.zeros(0)
+    if hasattr(value, "numpy") and hasattr(value, "dtype"):        # a TensorFlow tensor or variable
+        try:
+            return numbers(np.asarray(value.numpy()), depth + 1)
+        except Exception:  # noqa: BLE001  (not convertible: nothing to read)
+            return np.zeros(0)
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (tuple, list)) else ()
+    parts = [numbers(item, depth + 1) for item in items]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def checker_numbers():
+    """Every number in the locals of the checker's frames on the stack (what a frame reader sees)."""
+    found, frame = [], sys._getframe(1)
+    while frame is not None:
+        if os.path.realpath(frame.f_code.co_filename).startswith(CHECKER_DIRS):
+            found.extend(numbers(value) for value in frame.f_locals.values())
+        frame = frame.f_back
+    return np.concatenate(found) if found else np.zeros(0)
+
+
+def _pieces(value):
+    return list(value) if isinstance(value, tuple) else [value]
+
+
+def _find(wanted, pool, rtol):
+    """`wanted` (an array or a tuple of arrays) rebuilt from values of `pool`, or None if some are missing."""
+    pieces = [np.asarray(piece, dtype=float) for piece in _pieces(wanted)]
+    flat = np.concatenate([piece.ravel() for piece in pieces])
+    padded = np.concatenate([[-np.inf], np.sort(pool), [np.inf]])
+    index = np.searchsorted(padded, flat)
+    left, right = padded[index - 1], padded[index]
+    nearest = np.where(np.abs(left - flat) <= np.abs(right - flat), left, right)
+    if not np.all(np.abs(nearest - flat) <= rtol * np.abs(flat) + 1e-12):
+        return None
+    values, start = [], 0
+    for piece in pieces:
+        values.append(nearest[start:start + piece.size].reshape(piece.shape))
+        start += piece.size
+    return tuple(values) if isinstance(wanted, tuple) else values[0]
+
+
+class FrameReader:
+    """A cheating answer that returns the reference it finds in the checker's frames.
+
+    Args:
+        oracle: `oracle(*args)` -> what a correct answer returns (an array or a tuple of arrays).
+        spy: if True, return the oracle's value (the check runs through) and only note what was found.
+        look_for: `look_for(*args)` -> the reference to look for, when it is not the answer itself
+            (e.g. the average the check compares with). Default value: `oracle`.
+        build: `build(found, *args)` -> the answer made from what was found. Default value: it as is.
+        rtol: how close a found value must be to the wanted one. Default value: `1e-6`.
+    """
+
+    def __init__(self, oracle, *, spy=False, look_for=None, build=None, rtol=1e-6, log=None):
+        self.oracle, self.spy, self.rtol = oracle, spy, rtol
+        self.look_for = look_for or oracle
+        self.build = build or (lambda found, *args, **kwargs: found)
+        self.log = [] if log is None else log        # one entry per call: True if the reference was found
+        self.outputs = []
+
+    def __call__(self, *args, **kwargs):
+        pool = checker_numbers()
+        own = np.concatenate([numbers(args), numbers(kwargs), *(numbers(out) for out in self.outputs)])
+        pool = pool[np.isfinite(pool) & ~np.isin(pool.astype(np.float32), own.astype(np.float32))]
+        found = _find(self.look_for(*args, **kwargs), pool, self.rtol)
+        self.log.append(found is not None)
+        if self.spy:
+            out = self.oracle(*args, **kwargs)
+        elif found is None:
+            wanted = self.oracle(*args, **kwargs)
+            out = tuple(np.full(np.shape(p), np.nan) for p in _pieces(wanted))
+            out = out if isinstance(wanted, tuple) else out[0]
+        else:
+            out = self.build(found, *args, **kwargs)
+        self.outputs.append(out)
+        return out
+
+
+# ---- what correct answers return (the oracles) ----
+
+def _as_float(value):
+    return np.asarray(getattr(value, "numpy", lambda: value)(), dtype=float)
+
+
+def _ols_se(x, y):
+    design = np.column_stack([np.ones_like(x), x])
+    _, rss, *_ = np.linalg.lstsq(design, y, rcond=None)
+    return np.sqrt(np.diag(rss[0] / (len(x) - 2) * np.linalg.inv(design.T @ design)))
+
+
+def _log_prior(b0, b1, prior_sd):
+    return stats.norm.logpdf([b0, b1], 0.0, prior_sd).sum()
+
+
+def _log_likelihood(b0, b1, x, y, noise_sd):
+    return stats.norm.logpdf(y, b0 + b1 * x, noise_sd).sum()
+
+
+def _gap5_log_posterior(**weights):
+    gap = data.sin_gap()
+    return models.gap5_log_prob(gap.x, gap.y, noise_sd=gap.truth["sigma"], prior_sd=models.GAP5_PRIOR_SD)(**weights)
+
+
+def _predictive(draws, x, noise_sd):
+    predictive = models.posterior_predictive(draws, x, noise_sd=noise_sd)
+    return predictive.mean, predictive.total_sd
+
+
+def _kl(q_mean, q_sd, p_mean, p_sd):
+    return np.log(p_sd / q_sd) + (q_sd**2 + (q_mean - p_mean) ** 2) / (2 * p_sd**2) - 0.5
+
+
+def _exact_posterior(x, y, noise_sd, prior_sd):
+    design = np.column_stack([np.ones_like(x), x])
+    cov = np.linalg.inv(design.T @ design / noise_sd**2 + np.eye(2) / prior_sd**2)
+    return cov @ design.T @ y / noise_sd**2, cov
+
+
+def _gaussian_nll(y, mu, sigma):
+    return -np.mean(stats.norm.logpdf(_as_float(y), _as_float(mu), _as_float(sigma)))
+
+
+def _coverage(y, mean, sd, num_sd):
+    return np.mean(np.abs(y - mean) <= num_sd * sd)
+
+
+def _predictive_split(locs, scales):
+    aleatoric, epistemic = np.sqrt(np.mean(scales**2, axis=0)), np.std(locs, axis=0)
+    return locs.mean(axis=0), aleatoric, epistemic, np.sqrt(aleatoric**2 + epistemic**2)
+
+
+def _hidden_kl(loc, scale):
+    loc, scale = _as_float(loc), _as_float(scale)
+    return np.mean(np.sum(0.5 * (loc**2 + scale**2 - 1.0) - np.log(scale), axis=1))
+
+
+_UNBIASED_DRAWS = 50_000      # lab 14's unbiasedness test (its _NUM_DRAWS): the check compares the average
+
+
+def _exact_gradient(fn, mu, log_sigma, eps):
+    """The exact gradient lab 14 compares the average with (f(z) = -(z - t)^2 / 2, or grad_f = t - z)."""
+    curvature = fn(mu + 1.0) - 2.0 * fn(mu) + fn(mu - 1.0)      # -1 for f, 0 for grad_f
+    slope = (fn(mu + 1.0) - fn(mu - 1.0)) / 2.0 if curvature < -0.5 else fn(mu)
+    return np.array([slope, -np.exp(2 * log_sigma)])
+
+
+def _score(f, mu, log_sigma, eps):
+    sigma = np.exp(log_sigma)
+    z = mu + sigma * eps
+    return f(z)[:, None] * np.stack([(z - mu) / sigma**2, (z - mu) ** 2 / sigma**2 - 1.0], axis=1)
+
+
+def _reparameterization(grad_f, mu, log_sigma, eps):
+    sigma = np.exp(log_sigma)
+    slope = grad_f(mu + sigma * eps)
+    return np.stack([slope, slope * sigma * eps], axis=1)
+
+
+def _lab14(oracle):
+    """Keyword arguments of a lab 14 estimator reader: on the big draw, the exact average is what leaks."""
+    def look_for(fn, mu, log_sigma, eps):
+        if eps.size == _UNBIASED_DRAWS:
+            return _exact_gradient(fn, mu, log_sigma, eps)
+        return oracle(fn, mu, log_sigma, eps)
+
+    def build(found, fn, mu, log_sigma, eps):
+        return np.tile(found, (eps.size, 1)) if eps.size == _UNBIASED_DRAWS else found
+
+    return {"look_for": look_for, "build": build}
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    question: str
+    answer: str
+    oracle: object
+    options: dict = dataclasses.field(default_factory=dict)
+
+
+CASES = [
+    Case("lab01.ols", "fit_ols", lambda x, y: np.polyfit(x, y, 1)[::-1]),
+    Case("lab01.ols_se", "ols_standard_errors", _ols_se),
+    Case("lab01.interval", "percentile_interval",
+         lambda s, level: np.percentile(s, [50 * (1 - level), 100 - 50 * (1 - level)], axis=0)),
+    Case("lab02.log_prior", "log_prior", _log_prior),
+    Case("lab02.log_likelihood", "log_likelihood", _log_likelihood),
+    Case("lab02.log_posterior", "log_posterior",
+         lambda b0, b1, x, y, noise, prior: _log_prior(b0, b1, prior) + _log_likelihood(b0, b1, x, y, noise)),
+    Case("lab03.forward", "sin_network", lambda x, **w: models.gap5_forward(x, **w)),
+    Case("lab03.log_posterior", "log_posterior", _gap5_log_posterior),
+    Case("lab04.predictive", "predictive_mean_sd", _predictive),
+    Case("lab05.kl_gaussian", "kl_gaussian", _kl),
+    Case("lab05.exact_posterior", "exact_posterior", _exact_posterior),
+    Case("lab06.gaussian_nll", "gaussian_nll", _gaussian_nll, {"rtol": 1e-5}),
+    Case("lab06.coverage", "coverage", _coverage),
+    Case("lab07.scaled_kl", "make_divergence_fn", None, {"rtol": 1e-5}),   # a factory: see `answer`
+    Case("lab07.predictive_split", "predictive_split", _predictive_split),
+    Case("lab08.flipout_dense", "flipout_dense",
+         lambda x, loc, delta, s_in, s_out: x @ loc + ((x * s_in) @ delta) * s_out),
+    Case("lab08.local_reparam_dense", "local_reparam_dense",
+         lambda x, loc, sd, eps: x @ loc + np.sqrt((x**2) @ (sd**2)) * eps),
+    Case("lab09.hidden_kl", "hidden_kl", _hidden_kl, {"rtol": 1e-5}),
+    Case("lab14.score_function", "score_function", _score, _lab14(_score)),
+    Case("lab14.reparameterization", "reparameterization", _reparameterization, _lab14(_reparameterization)),
+    Case("lab14.baseline", "leave_one_out_baseline", lambda v: (np.sum(v) - v) / (np.size(v) - 1)),
+]
+
+
+def answer(case, *, spy, log):
+    """The frame-reading answer to `case`, noting in `log` whether each call found its reference."""
+    if case.question == "lab07.scaled_kl":
+        import tensorflow_probability as tfp
+
+        def make_divergence_fn(num_train):
+            oracle = lambda q, p, _: tfp.distributions.kl_divergence(q, p).numpy() / num_train  # noqa: E731
+            return FrameReader(oracle, spy=spy, log=log, **case.options)
+
+        return make_divergence_fn
+    return FrameReader(case.oracle, spy=spy, log=log, **case.options)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.question for case in CASES])
+def test_a_frame_reading_answer_scores_zero(case):
+    log = []
+    result = cb.check(case.question, **{case.answer: answer(case, spy=False, log=log)})
+    assert not result.passed and not result.internal_error, result.text()
+    assert "your code raised" not in result.message and "cannot be called" not in result.message, result.text()
+    assert log and not any(log), log
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.question for case in CASES])
+def test_the_reference_is_never_in_a_frame_when_the_answer_runs(case):
+    log = []
+    result = cb.check(case.question, **{case.answer: answer(case, spy=True, log=log)})
+    assert result.passed, result.text()          # the oracle is right: every call of the check was made
+    assert log and not any(log), log
+
+
+# ---- the attack works where the reference comes first: the old lab01.ols check ----
+
+QUESTIONS_DIR = PACKAGE / "questions"
+
+
+def _as_checker_code(source, name):
+    """Define a function as if it lived in cs109b_bayes/questions/ (checker code, not a student's)."""
+    namespace = {"np": np, "expect_close": expect_close, "fresh_rng": fresh_rng}
+    exec(compile(textwrap.dedent(source), str(QUESTIONS_DIR / "lab00_test_only.py"), "exec"), namespace)
+    return namespace[name]
+
+
+# The lab01.ols check as it was: the reference computed before the answer is called.
+question("lab00.ols_reference_first", hint="h")(_as_checker_code("""
+    def ols_reference_first(*, fit_ols):
+        rng = fresh_rng()
+        for n in (5, 50):
+            x = rng.uniform(0.0, 100.0, size=n)
+            y = rng.normal(3.0, 2.0) + rng.normal(0.0, 0.5) * x + rng.normal(0.0, 5.0, size=n)
+            slope, intercept = np.polyfit(x, y, 1)
+            got = fit_ols(x, y)
+            expect_close(f"fit_ols(x, y) on {n} random points", got, [intercept, slope], rtol=1e-6, atol=1e-8)
+""", "ols_reference_first"))
+
+
+def by_name(x, y):
+    """The attack a student would write: the caller's locals, by the names the check uses."""
+    caller = sys._getframe(1)
+    return caller.f_locals["intercept"], caller.f_locals["slope"]
+
+
+def test_the_attack_passes_when_the_reference_comes_first():
+    ols = CASES[0]
+    log = []
+    assert cb.check("lab00.ols_reference_first", fit_ols=answer(ols, spy=False, log=log)).passed
+    assert log == [True, True]
+    assert cb.check("lab00.ols_reference_first", fit_ols=by_name).passed
+    result = cb.check("lab01.ols", fit_ols=by_name)
+    assert not result.passed and "your code raised KeyError" in result.message, result.text()
+
+
+@pytest.mark.parametrize("question_id, passes", [("lab00.ols_reference_first", True), ("lab01.ols", False)])
+def test_the_grader_scores_the_attack_by_where_the_reference_is(question_id, passes, tmp_path):
+    """In grading the answer runs inside `record_question` (the sandbox) and is scored by the replay."""
+    namespace = {"fit_ols": answer(CASES[0], spy=False, log=[])}
+    record_question(question_id, SEED, namespace=namespace, out_dir=tmp_path / RECORDING_FOLDER)
+    outcome = replay_question(question_id, SEED, tmp_path)
+    assert outcome.passed is passes, outcome
+    log = namespace["fit_ols"].log        # two rounds; a NaN answer ends its round at the first call
+    assert log == ([True, True] * 2 if passes else [False, False]), log
+
+
+def test_the_reader_finds_only_what_is_there():
+    pool = np.array([1.0, 2.5, -3.0, 7.25])
+    assert _find((np.array([2.5, 7.25]), -3.0), pool, 1e-9)[0].tolist() == [2.5, 7.25]
+    assert _find(np.array([2.5, 7.2]), pool, 1e-6) is None
+    assert _find(np.array([1.0]), np.zeros(0), 1e-6) is None
+    assert numbers({"a": [1, np.ones(2)], "b": "text", "c": True}).tolist() == [1.0, 1.0, 1.0]
+    assert grading.lookup("lab00.ols_reference_first").answers == ("fit_ols",)
+
+
+# ---- calling the answer first must not let it change the reference by writing into its inputs ----
+
+def writes_into_its_inputs(oracle):
+    """An answer that doubles its input arrays in place, then answers correctly for the doubled inputs."""
+    def answer(*args, **kwargs):
+        for value in (*args, *kwargs.values()):
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                value *= 2.0
+        return oracle(*args, **kwargs)
+
+    return answer
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.question in (
+    "lab01.ols", "lab01.ols_se", "lab01.interval", "lab02.log_posterior", "lab03.forward", "lab08.flipout_dense",
+    "lab08.local_reparam_dense")], ids=lambda c: c.question)
+def test_an_answer_that_writes_into_its_inputs_does_not_move_the_reference(case):
+    result = cb.check(case.question, **{case.answer: writes_into_its_inputs(case.oracle)})
+    assert not result.passed and not result.internal_error, result.text()

@@ -39,7 +39,7 @@ from cs109b_bayes.grading import check, hint, ready  # noqa: E402
 
 # Modules that build TensorFlow models load on first use (`cb.bnn`, `cb.vae`, ...), so the
 # numpy labs and the command line start without importing TensorFlow.
-_LAZY_MODULES = ("bnn", "vae", "variational", "widgets")
+_LAZY_MODULES = ("active", "bnn", "vae", "variational", "widgets")
 
 
 def __getattr__(name):
@@ -56,6 +56,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MCMCResult",
+    "active",
     "bnn",
     "bootstrap",
     "check",

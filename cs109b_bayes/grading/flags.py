@@ -63,6 +63,8 @@ LIBRARY_SOLUTIONS = {
     "lab14.score_function": ("score_function_gradient", "bernoulli_score_gradient"),
     "lab14.reparameterization": ("reparameterization_gradient",),
     "lab14.baseline": ("score_function_gradient", "bernoulli_score_gradient"),
+    "lab16.bald": ("bald", "entropy", "predictive_entropy"),
+    "lab16.acquire": ("acquire",),
 }
 
 # Dotted paths (after resolving imports) and attribute names that have no business in a lab.

@@ -63,6 +63,9 @@ LIBRARY_SOLUTIONS = {
     "lab14.score_function": ("score_function_gradient", "bernoulli_score_gradient"),
     "lab14.reparameterization": ("reparameterization_gradient",),
     "lab14.baseline": ("score_function_gradient", "bernoulli_score_gradient"),
+    "lab15.importance_bound": ("log_mean_exp", "log_likelihood_bounds", "from_log_weights", "evaluate",
+                               "importance_log_weights"),
+    "lab15.roc_auc": ("roc_auc",),
     "lab16.bald": ("bald", "entropy", "predictive_entropy"),
     "lab16.acquire": ("acquire",),
 }

@@ -20,6 +20,11 @@ The modules, one job each:
 - `training`: `train` (seeded shuffling, Adam that carries over between calls) and `TrainResult`;
 - `evaluation`: `evaluate` (held-out ELBO, its parts, the importance-weighted bound) and `HeldOutScore`;
 - `manifold`: `decode_manifold`;
+- `digits`: a digit classifier for measuring decoded images and latent separability;
+- `density`: per-example importance-weighted bounds on log p(x) for several k (`DensityEstimate`);
+- `ood`: the out-of-distribution image sets of lab 15;
+- `anomaly`: `roc_auc` and the `PcaGaussianMixture` density baseline;
+- `toy`: the lecture's toy model x = z/10 + z/||z|| + e and its exact density;
 - `io`: `save` / `load`.
 
 Every random number comes from an explicit int seed through `cs109b_bayes.seeds` and
@@ -49,7 +54,9 @@ canvas, grid = cb.vae.decode_manifold(vae)
      Mini-Batches. https://arxiv.org/abs/1803.04386
 """
 
+from cs109b_bayes.vae.anomaly import PcaGaussianMixture, roc_auc
 from cs109b_bayes.vae.builders import build_ae, build_vae
+from cs109b_bayes.vae.density import DensityEstimate, log_importance_weights, log_likelihood_bounds, log_mean_exp
 from cs109b_bayes.vae.digits import classify_digits, digit_classifier, latent_knn_accuracy, manifold_classes
 from cs109b_bayes.vae.evaluation import HeldOutScore, evaluate
 from cs109b_bayes.vae.images import latent_grid, prepare_images
@@ -58,6 +65,8 @@ from cs109b_bayes.vae.losses import analytic_kl, sampled_kl
 from cs109b_bayes.vae.manifold import decode_manifold
 from cs109b_bayes.vae.models import AE, VAE
 from cs109b_bayes.vae.networks import build_decoder, build_encoder
+from cs109b_bayes.vae.ood import OOD_SETS, out_of_distribution_sets
+from cs109b_bayes.vae.toy import grid_points, sample_toy, toy_log_density, toy_mean
 from cs109b_bayes.vae.training import TrainResult, train
 
 __all__ = [
@@ -69,16 +78,28 @@ __all__ = [
     "build_vae",
     "classify_digits",
     "decode_manifold",
+    "DensityEstimate",
     "digit_classifier",
     "evaluate",
+    "grid_points",
     "HeldOutScore",
     "latent_grid",
     "latent_knn_accuracy",
     "load",
+    "log_importance_weights",
+    "log_likelihood_bounds",
+    "log_mean_exp",
     "manifold_classes",
+    "OOD_SETS",
+    "out_of_distribution_sets",
+    "PcaGaussianMixture",
     "prepare_images",
+    "roc_auc",
+    "sample_toy",
     "sampled_kl",
     "save",
+    "toy_log_density",
+    "toy_mean",
     "train",
     "TrainResult",
     "VAE",

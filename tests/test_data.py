@@ -164,3 +164,55 @@ def test_a_broken_local_cache_is_rebuilt(monkeypatch, tmp_path):
     assert ds.x.shape == (4000, 28, 28)
     with np.load(broken) as f:
         assert f["images"].shape == (5000, 28, 28)
+
+
+def test_diabetes_split_is_fixed_and_standardised_with_train_statistics():
+    dia = data.diabetes()
+    assert isinstance(dia, data.Dataset) and dia.name == "diabetes" and "scikit-learn" in dia.description
+    assert dia.x.shape == (354, 10) and dia.x_test.shape == (88, 10) and dia.y.shape == (354,)
+    assert dia.y_test.shape == (88,)
+    assert np.allclose(dia.x.mean(axis=0), 0, atol=1e-12) and np.allclose(dia.x.std(axis=0), 1)
+    assert abs(dia.y.mean()) < 1e-12 and np.isclose(dia.y.std(), 1)
+    assert not np.allclose(dia.x_test.mean(axis=0), 0, atol=1e-3)   # test scaled with TRAIN statistics
+    from sklearn.datasets import load_diabetes
+    raw = load_diabetes(scaled=False)
+    back = np.concatenate([dia.y, dia.y_test]) * dia.truth["y_sd"] + dia.truth["y_mean"]
+    assert np.allclose(np.sort(back), np.sort(raw.target))          # every patient once, on one side
+    again, other = data.diabetes(), data.diabetes(seed=1)
+    assert np.array_equal(again.x_test, dia.x_test) and not np.array_equal(other.y_test, dia.y_test)
+    assert data.diabetes(test_fraction=0.5).x_test.shape == (221, 10)
+
+
+def test_diabetes_errors():
+    for bad in (0.0, 1.0, -0.1, True, "0.2", 0.01):
+        with pytest.raises(ValueError, match="test_fraction"):
+            data.diabetes(test_fraction=bad)
+    with pytest.raises(TypeError):
+        data.diabetes(seed=0.5)
+
+
+def test_sin_gap_held_out_follows_the_generating_model(seed):
+    gap = data.sin_gap_held_out(num_test=5000, seed=seed)
+    train = data.sin_gap()
+    assert np.array_equal(gap.x, train.x) and np.array_equal(gap.y, train.y)
+    assert gap.x_test.shape == gap.y_test.shape == (5000,) and np.all(np.diff(gap.x_test) >= 0)
+    assert gap.x_test.min() >= -0.75 and gap.x_test.max() <= 0.75 and np.mean(np.abs(gap.x_test) < 0.2) > 0.2
+    t = train.truth
+    truth = t["w21"] * np.sin(t["w11"] * gap.x_test) + t["w22"] * np.sin(t["w12"] * gap.x_test) + t["b1"]
+    residual = gap.y_test - truth
+    assert abs(residual.mean()) < 4.5 * t["sigma"] / np.sqrt(5000)
+    assert abs(residual.std() / t["sigma"] - 1) < 4.5 / np.sqrt(2 * 5000)
+    assert np.array_equal(data.sin_gap_held_out(num_test=5000, seed=seed).y_test, gap.y_test)
+    assert not np.array_equal(data.sin_gap_held_out(num_test=5000, seed=seed + 1).y_test, gap.y_test)
+
+
+def test_sin_gap_held_out_errors():
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="num_test"):
+            data.sin_gap_held_out(num_test=bad)
+    with pytest.raises(ValueError, match="low < high"):
+        data.sin_gap_held_out(low=0.5, high=0.5)
+    with pytest.raises(ValueError, match="low < high"):
+        data.sin_gap_held_out(high=np.inf)
+    with pytest.raises(TypeError):
+        data.sin_gap_held_out(seed="a")

@@ -60,6 +60,8 @@ LIBRARY_SOLUTIONS = {
     "lab11.interpolate": ("latent_grid", "decode_manifold"),
     "lab12.encode_repeatedly": (),
     "lab12.epistemic_spread": (),
+    "lab13.sgld_step": ("sample_sgld", "sgld_step_sizes"),
+    "lab13.mixture_predictive": ("Predictive", "predict", "posterior_predictive", "mixture_nll"),
     "lab14.score_function": ("score_function_gradient", "bernoulli_score_gradient"),
     "lab14.reparameterization": ("reparameterization_gradient",),
     "lab14.baseline": ("score_function_gradient", "bernoulli_score_gradient"),

@@ -2,15 +2,17 @@
 
 - `metropolis` (numpy random-walk Metropolis) and `hmc.sample_hmc` (compiled TFP
   NUTS / HMC) take parameters by name and return an `MCMCResult`;
+- `sgld.sample_sgld` (stochastic-gradient Langevin dynamics on minibatches, TensorFlow)
+  returns an `MCMCResult` too;
 - `bootstrap` refits a model on resampled data;
 - `diagnostics` (`cb.diagnostics`): ESS, R-hat, MCSE and `MCMCResult`.
 
-Importing this package does not import TensorFlow (`sample_hmc` does, when called).
+Importing this package does not import TensorFlow (`sample_hmc` and `sample_sgld` do, when called).
 
 #### Examples
 
 ```python
-from cs109b_bayes.inference import MCMCResult, bootstrap, diagnostics, metropolis, sample_hmc
+from cs109b_bayes.inference import MCMCResult, bootstrap, diagnostics, metropolis, sample_hmc, sample_sgld
 ```
 """
 
@@ -20,6 +22,7 @@ from cs109b_bayes.inference.convergence import effective_sample_size, mcse_mean,
 from cs109b_bayes.inference.hmc.sampler import sample_hmc
 from cs109b_bayes.inference.metropolis import metropolis
 from cs109b_bayes.inference.result import MCMCResult
+from cs109b_bayes.inference.sgld import sample_sgld
 
 __all__ = [
     "MCMCResult",
@@ -31,4 +34,5 @@ __all__ = [
     "metropolis",
     "potential_scale_reduction",
     "sample_hmc",
+    "sample_sgld",
 ]

@@ -18,6 +18,9 @@ a candidate (by name, by shape, by position): it scores only if the reference is
 * calling the answer first is safe only if it cannot move the reference: an answer that writes into
   its input arrays fails (the checks pass it copies).
 
+Labs 13, 15 and 16 (`NEW_CASES`) are attacked the same way, and lab16.acquire also by the attack its old
+check invited: reading the checker's ranking of the scores (`reads_the_ranking`).
+
 Questions not here: answers graded on statistics of random draws with no reference value
 (lab01.resample, lab02.metropolis_step, lab09.sample_hidden), or on TensorFlow gradients, which a
 returned value cannot fake (lab04.log_posterior_tf, lab04.hack, lab05.elbo_estimate), values computed in
@@ -32,7 +35,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import special, stats
 
 import cs109b_bayes as cb
 from cs109b_bayes import data, grading, models
@@ -267,6 +270,39 @@ CASES = [
 ]
 
 
+def _sgld_step(theta, grad_log_prior, grad_log_lik, num_data, step_size, noise):
+    drift = grad_log_prior + num_data / len(grad_log_lik) * grad_log_lik.sum(axis=0)
+    return theta + 0.5 * step_size * drift + np.sqrt(step_size) * noise
+
+
+def _mixture(locs, scales):
+    locs, scales = locs.astype(float), scales.astype(float)
+    return locs.mean(axis=0), np.mean(scales**2 + locs**2, axis=0) - locs.mean(axis=0) ** 2
+
+
+def _entropy(p):
+    return -np.sum(p * np.log(np.clip(p, 1e-12, 1.0)), axis=-1)
+
+
+def _auc(inside, outside):
+    return np.mean((inside[:, None] > outside[None, :]) + 0.5 * (inside[:, None] == outside[None, :]))
+
+
+def _acquire(scores, labelled, batch_size):
+    return np.flatnonzero(~labelled)[np.argsort(-scores[~labelled])][:batch_size]
+
+
+NEW_CASES = [
+    Case("lab13.sgld_step", "sgld_step", _sgld_step),
+    Case("lab13.mixture_predictive", "mixture_predictive", _mixture, {"rtol": 1e-5}),
+    Case("lab15.importance_bound", "importance_bound", lambda w: special.logsumexp(w, axis=0) - np.log(len(w))),
+    Case("lab15.roc_auc", "roc_auc", _auc),
+    Case("lab16.bald", "bald_score", lambda p: _entropy(p.mean(axis=0)) - _entropy(p).mean(axis=0)),
+    Case("lab16.acquire", "acquire", _acquire),
+]
+CASES += NEW_CASES
+
+
 def answer(case, *, spy, log):
     """The frame-reading answer to `case`, noting in `log` whether each call found its reference."""
     if case.question == "lab07.scaled_kl":
@@ -377,3 +413,106 @@ def writes_into_its_inputs(oracle):
 def test_an_answer_that_writes_into_its_inputs_does_not_move_the_reference(case):
     result = cb.check(case.question, **{case.answer: writes_into_its_inputs(case.oracle)})
     assert not result.passed and not result.internal_error, result.text()
+
+
+def _double(*arrays):
+    for array in arrays:
+        array *= 2.0
+
+
+def _blank_draws(probs):
+    probs[...] = 1.0 / probs.shape[-1]           # every draw says "uniform": the reference BALD becomes 0
+
+
+def _in_beats_out(inside, outside):
+    inside[...] = outside.max() + 1.0            # every in-score wins: the reference AUC becomes 1
+
+
+def _first_free_on_top(scores, labelled, batch_size):
+    scores[np.flatnonzero(~labelled)[:batch_size]] = 1e9    # the first unlabelled points become the best
+
+
+# (question, answer, what the answer writes into its inputs before answering correctly for what it wrote)
+IN_PLACE = [
+    ("lab13.sgld_step", "sgld_step", lambda theta, prior, lik, num_data, step_size, noise: _double(theta, prior, lik,
+                                                                                                  noise)),
+    ("lab13.mixture_predictive", "mixture_predictive", _double),
+    ("lab15.importance_bound", "importance_bound", _double),
+    ("lab15.roc_auc", "roc_auc", _in_beats_out),
+    ("lab16.bald", "bald_score", _blank_draws),
+    ("lab16.acquire", "acquire", _first_free_on_top),
+]
+ORACLES = {case.question: case.oracle for case in NEW_CASES}
+INPUTS = {   # typical inputs, to show each write moves the reference
+    "lab13.sgld_step": lambda rng: (rng.normal(size=3), rng.normal(size=3), rng.normal(size=(5, 3)), 97, 0.02,
+                                    rng.normal(size=3)),
+    "lab13.mixture_predictive": lambda rng: (rng.normal(size=(4, 3)), rng.uniform(0.2, 1.0, size=(4, 3))),
+    "lab15.importance_bound": lambda rng: (rng.normal(-3.0, 2.0, size=(6, 3)),),
+    "lab15.roc_auc": lambda rng: (rng.normal(1.0, 1.0, size=30), rng.normal(0.0, 1.0, size=20)),
+    "lab16.bald": lambda rng: (rng.dirichlet(np.ones(3), size=(5, 6)),),
+    "lab16.acquire": lambda rng: (rng.permutation(15) + rng.uniform(0.0, 0.5, size=15), np.arange(15) % 4 == 0, 3),
+}
+
+
+def writes_then_answers(question_id, write):
+    oracle = ORACLES[question_id]
+
+    def answer(*args):
+        write(*args)
+        return oracle(*args)
+
+    return answer
+
+
+@pytest.mark.parametrize("question_id, name, write", IN_PLACE, ids=[row[0] for row in IN_PLACE])
+def test_an_answer_that_writes_into_its_inputs_fails_labs_13_15_16(question_id, name, write):
+    result = cb.check(question_id, **{name: writes_then_answers(question_id, write)})
+    assert not result.passed and not result.internal_error, result.text()
+
+
+@pytest.mark.parametrize("question_id, name, write", IN_PLACE, ids=[row[0] for row in IN_PLACE])
+def test_each_write_moves_the_reference(question_id, name, write):
+    """The attacks above can fail: each write changes the correct answer, so a check that computed its reference
+    from the arrays it handed over (no copies) would be fooled."""
+    inputs = INPUTS[question_id](np.random.default_rng(SEED))
+    before = ORACLES[question_id](*inputs)
+    after = writes_then_answers(question_id, write)(*inputs)
+    moved = [not np.allclose(a, b) for a, b in zip(_pieces(before), _pieces(after))]
+    assert any(moved), (before, after)
+
+
+# ---- lab16.acquire: its old check ranked the pool (`top = np.argsort(-scores)`) before calling the answer ----
+
+def reads_the_ranking(scores, labelled, batch_size):
+    """Finds a ranking of the pool (a permutation of its indices) in a checker frame and keeps its unlabelled head."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if os.path.realpath(frame.f_code.co_filename).startswith(CHECKER_DIRS):
+            for value in frame.f_locals.values():
+                if (isinstance(value, np.ndarray) and value.dtype.kind in "iu"
+                        and sorted(value.tolist()) == list(range(len(scores)))):
+                    return [int(i) for i in value if not labelled[i]][:batch_size]
+        frame = frame.f_back
+    return [0] * batch_size
+
+
+question("lab00.acquire_ranking_first", hint="h")(_as_checker_code("""
+    def acquire_ranking_first(*, acquire):
+        rng = fresh_rng()
+        num_points, batch_size = int(rng.integers(12, 20)), int(rng.integers(2, 5))
+        scores = rng.permutation(num_points) + rng.uniform(0.0, 0.5, size=num_points)
+        labelled = np.zeros(num_points, dtype=bool)
+        top = np.argsort(-scores)
+        labelled[top[[0, 2]]] = True
+        labelled[rng.choice(top[batch_size + 3:], size=2, replace=False)] = True
+        got = np.asarray(acquire(scores.copy(), labelled.copy(), batch_size))
+        expected = np.flatnonzero(~labelled)[np.argsort(-scores[~labelled])][:batch_size]
+        expect_close("acquire(...)", np.sort(got), np.sort(expected))
+""", "acquire_ranking_first"))
+
+
+def test_reading_the_ranking_passed_the_old_acquire_check_and_fails_the_new_one():
+    for _ in range(3):
+        assert cb.check("lab00.acquire_ranking_first", acquire=reads_the_ranking).passed
+        result = cb.check("lab16.acquire", acquire=reads_the_ranking)
+        assert not result.passed and not result.internal_error, result.text()

@@ -140,3 +140,21 @@ def test_lab13_mixture_predictive():
     for blank in (lambda *a: ..., lambda *a: None):
         result = check("lab13.mixture_predictive", mixture_predictive=blank)
         assert not result.passed and "not answered yet" in result.message, result.message
+
+
+def step_integer_division(theta, grad_log_prior, grad_log_lik, num_data, step_size, noise):   # N // n
+    n = grad_log_lik.shape[0]
+    return theta + step_size / 2 * (grad_log_prior + num_data // n * grad_log_lik.sum(axis=0)) \
+        + np.sqrt(step_size) * noise
+
+
+# Seeds on which num_data was a multiple of the minibatch size in every round, so `num_data // n` passed.
+INTEGER_DIVISION_PASSED = (22, 23, 28, 50, 56, 73)
+
+
+@pytest.mark.parametrize("seed", INTEGER_DIVISION_PASSED + tuple(range(10)))
+def test_lab13_sgld_step_fails_integer_division_on_every_seed(seed, monkeypatch):
+    monkeypatch.setenv("CS109B_CHECK_SEED", str(seed))
+    assert check("lab13.sgld_step", sgld_step=step_right).passed
+    result = check("lab13.sgld_step", sgld_step=step_integer_division)
+    assert not result.passed and "drift" in result.message, result.message

@@ -119,3 +119,31 @@ def test_lab16_acquire():
             assert not result.passed and words in result.message, (wrong.__name__, result.message)
     assert not check("lab16.acquire", acquire=lambda *a: ...).passed
     assert not check("lab16.bald", bald_score=lambda p: ...).passed
+
+
+def acquire_stand_in_zero(scores, labelled, batch_size):   # labelled points scored 0, not -inf
+    return np.argsort(-np.where(labelled, 0.0, scores))[:batch_size]
+
+
+def acquire_stand_in_minus_one(scores, labelled, batch_size):
+    return np.argsort(-np.where(labelled, -1.0, scores))[:batch_size]
+
+
+def acquire_mask_on_the_ranking(scores, labelled, batch_size):   # the pool's mask applied to the sorted order
+    return np.argsort(-scores)[~labelled][:batch_size]
+
+
+# Seeds on which the old check (one pool, scores >= 0) passed acquire_local_indices (31, 48, 67, 75) and
+# acquire_mask_on_the_ranking (60, 62, 91, 153); it passed the stand-in answers on every seed.
+OLD_CHECK_PASSED = (31, 48, 67, 75, 60, 62, 91, 153)
+
+
+@pytest.mark.parametrize("seed", OLD_CHECK_PASSED + tuple(range(8)))
+def test_lab16_acquire_fails_wrong_answers_on_every_seed(seed, monkeypatch):
+    monkeypatch.setenv("CS109B_CHECK_SEED", str(seed))
+    for answer in (acquire_masked, acquire_list_any_order):
+        assert check("lab16.acquire", acquire=answer).passed, answer.__name__
+    for wrong, words in ((acquire_local_indices, "whole pool"), (acquire_mask_on_the_ranking, "labelled"),
+                         (acquire_stand_in_zero, "below -1"), (acquire_stand_in_minus_one, "below -1")):
+        result = check("lab16.acquire", acquire=wrong)
+        assert not result.passed and words in result.message, (wrong.__name__, result.message)

@@ -12,6 +12,7 @@ def _step_inputs(rng, num_params=3, batch_size=5):
     grad_log_prior = rng.normal(size=num_params)
     grad_log_lik = rng.normal(size=(batch_size, num_params))
     num_data = int(rng.integers(40, 200))
+    num_data += int(num_data % batch_size == 0)     # N / n never a whole number: `num_data // n` cannot pass
     step_size = float(rng.uniform(0.01, 0.05))
     noise = rng.normal(size=num_params)
     return theta, grad_log_prior, grad_log_lik, num_data, step_size, noise
@@ -63,7 +64,7 @@ def _sgld_step(*, sgld_step):
     expect_close(f"with zero gradients and step_size={step_size:.4f}, the move sgld_step(...) - theta for the "
                  f"standard normal draw noise={np.round(noise, 3).tolist()} (the injected noise has the wrong "
                  f"scale: its variance must equal the step size)", jumped - theta, expected_jump, rtol=1e-4, atol=1e-8)
-    # 3. Both together, on fresh inputs, in float32 too.
+    # 3. Both together, on fresh inputs.
     inputs = _step_inputs(rng, num_params=2, batch_size=4)
     got = _call_step(sgld_step, inputs, "sgld_step(theta, grad_log_prior, grad_log_lik, num_data, step_size, noise)")
     expect_close("sgld_step(theta, grad_log_prior, grad_log_lik, num_data, step_size, noise)", got,

@@ -51,19 +51,32 @@ def _bald(*, bald_score):
     expect_close(f"{call} (with {num_draws} draws and {num_classes} classes)", got, expected, rtol=1e-4, atol=1e-5)
 
 
-@question("lab16.acquire",
-          hint="Give the labelled points a score of -inf (or drop them), sort the scores in decreasing order "
-               "(np.argsort(-scores)) and keep the first batch_size indices, as indices into the whole pool.")
-def _acquire(*, acquire):
-    """acquire(scores [n], labelled bool [n], batch_size) -> the batch_size unlabelled indices of highest score."""
-    rng = fresh_rng()
+def _acquire_pool(rng, *, negative):
+    """Distinct scores [n], the labelled mask [n] (two of the best points among them) and a batch size.
+
+    With `negative`, every score is below -1 and pool indices 0 and 1 are labelled too: labelled points sit before
+    every point to acquire (indices into the unlabelled points alone are all off, and so is a mask applied to the
+    ranking instead of the pool), and a labelled point given a stand-in score of 0 or -1 beats every unlabelled one.
+    """
     num_points, batch_size = int(rng.integers(12, 20)), int(rng.integers(2, 5))
     scores = rng.permutation(num_points) + rng.uniform(0.0, 0.5, size=num_points)    # distinct
+    if negative:
+        scores -= num_points + 1.0
     labelled = np.zeros(num_points, dtype=bool)
     top = np.argsort(-scores)
     labelled[top[[0, 2]]] = True                          # two of the best are labelled already
     labelled[rng.choice(top[batch_size + 3:], size=2, replace=False)] = True
+    if negative:
+        labelled[:2] = True
+    return scores, labelled, batch_size
+
+
+def _acquire_round(acquire, rng, *, negative):
+    """One call of the answer on a fresh pool (built in `_acquire_pool`, so its ranking is not in this frame)."""
+    scores, labelled, batch_size = _acquire_pool(rng, negative=negative)
+    num_points = scores.size
     call = f"acquire(scores, labelled, batch_size={batch_size}) on a pool of {num_points}"
+    call += " with negative scores" if negative else ""
     got = answer_array(call, acquire(scores.copy(), labelled.copy(), batch_size))
     expected = np.flatnonzero(~labelled)[np.argsort(-scores[~labelled])][:batch_size]
     expect_true(got.shape == (batch_size,), f"{call} should return {batch_size} pool indices; got shape {got.shape}")
@@ -72,9 +85,11 @@ def _acquire(*, acquire):
                 "not the scores")
     got = got.astype(int)
     expect_true(len(set(got.tolist())) == batch_size, f"{call} returned {got.tolist()}: an index appears twice")
+    stand_in = (" (every score here is below -1: whatever stands in for a labelled point's score must lose "
+                "against all of them)") if negative else ""
     expect_true(not np.any(labelled[got]), f"{call} returned {got.tolist()}, which includes labelled points "
                 f"{got[labelled[got]].tolist()}: only points not yet labelled can be acquired (and the indices count "
-                "positions in the whole pool, labelled points included)")
+                f"positions in the whole pool, labelled points included){stand_in}")
     lowest = np.flatnonzero(~labelled)[np.argsort(scores[~labelled])][:batch_size]
     expect_true(set(got.tolist()) != set(lowest.tolist()), f"{call} returned the {batch_size} LOWEST-scoring "
                 "unlabelled points; acquisition wants the highest scores")
@@ -82,3 +97,13 @@ def _acquire(*, acquire):
                 f"{call} returned {sorted(got.tolist())} (scores {np.round(scores[got], 2).tolist()}), but other "
                 f"unlabelled points have higher scores: the answer must be the {batch_size} highest-scoring "
                 "unlabelled points, as indices into the whole pool")
+
+
+@question("lab16.acquire",
+          hint="Give the labelled points a score of -inf (or drop them), sort the scores in decreasing order "
+               "(np.argsort(-scores)) and keep the first batch_size indices, as indices into the whole pool.")
+def _acquire(*, acquire):
+    """acquire(scores [n], labelled bool [n], batch_size) -> the batch_size unlabelled indices of highest score."""
+    rng = fresh_rng()
+    _acquire_round(acquire, rng, negative=False)
+    _acquire_round(acquire, rng, negative=True)

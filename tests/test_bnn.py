@@ -379,3 +379,50 @@ def test_build_fit_and_predict_leave_global_random_state_alone(untouched):
             bnn.predict(model, X, num_samples=2, seed=0)
 
     untouched(build_fit_predict)
+
+
+def test_fit_epoch_matches_a_step_by_step_reference():
+    """The compiled epoch (a tf.range loop over minibatches) equals a plain eager loop of Adam steps
+    with the same minibatches (the last one partial) and the same per-step noise seeds."""
+    from cs109b_bayes import noise, seeds
+    n, batch_size = 23, 8                                   # 3 minibatches: 8, 8, 7
+    x, y = X[:n], Y[:n]
+    fitted = bnn.build_regressor("flipout", num_train=n, hidden_units=HIDDEN, seed=4)
+    reference = bnn.build_regressor("flipout", num_train=n, hidden_units=HIDDEN, seed=4)
+    history = bnn.fit(fitted, x, y, epochs=2, batch_size=batch_size, seed=3)
+    rng = seeds.numpy_rng(3, "fit/shuffle")
+    base = tf.constant(seeds.stateless_seed(3, "fit"))
+    reference.optimizer.build(reference.trainable_variables)
+    @tf.function
+    def reference_step(xb, yb, step):                       # one Adam step, compiled on its own
+        with tf.GradientTape() as tape, noise.stateless_noise(tf.random.experimental.stateless_fold_in(base, step)):
+            out = reference(xb, training=True)
+            nll = tf.reduce_mean(-out.log_prob(yb))
+            kl = tf.add_n(reference.losses)
+            loss = nll + kl
+        grads = tape.gradient(loss, reference.trainable_variables)
+        reference.optimizer.apply_gradients(zip(grads, reference.trainable_variables))
+        return nll, kl
+
+    step = 0
+    for epoch in range(2):
+        order = rng.permutation(n)
+        nll_sum = kl_sum = 0.0
+        for begin in range(0, n, batch_size):
+            idx = order[begin:begin + batch_size]
+            nll, kl = reference_step(tf.constant(x[idx, None], tf.float32), tf.constant(y[idx, None], tf.float32),
+                                     tf.constant(step, tf.int32))
+            nll_sum += float(nll) * len(idx)
+            kl_sum += float(kl) * len(idx)
+            step += 1
+        np.testing.assert_allclose(history.nll[epoch], nll_sum / n, rtol=1e-5)
+        np.testing.assert_allclose(history.kl[epoch], kl_sum / n, rtol=1e-5)
+    for a, b in zip(fitted.trainable_variables, reference.trainable_variables):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_fit_traces_its_epoch_once_per_model():
+    model = bnn.build_regressor("reparameterization", num_train=N, hidden_units=HIDDEN, seed=0)
+    bnn.fit(model, X, Y, epochs=2, batch_size=16, seed=0)
+    bnn.fit(model, X, Y, epochs=3, batch_size=32, seed=1)            # other seed and batch size: no new trace
+    assert model._cb_epoch_function[1].experimental_get_tracing_count() == 1

@@ -33,13 +33,22 @@ class TrainingHistory:
     seed: int
 
 
-def _train_step(model, kind, base_seed):
-    """A compiled `(xb, yb, step_index) -> (nll, kl)` Adam step whose noise is seeded by `fold_in(base_seed, s)`."""
-    optimizer = model.optimizer
+def _epoch_function(model, kind):
+    """The model's compiled epoch `(x, y, order, batch_size, base_seed, first_step) -> (nll_sum, kl_sum)`.
 
-    @tf.function
-    def step(xb, yb, step_index):
-        step_seed = tf.random.experimental.stateless_fold_in(base_seed, step_index)
+    One `tf.function` per model and optimizer, built on the first `fit` and kept on the
+    model, so later calls (and later epochs) reuse the traced graph; compiling the model
+    again with another optimizer builds a new one. Inside, a `tf.range` loop runs one Adam
+    step per minibatch of `order`; step s draws its layer noise with stateless ops seeded by
+    `fold_in(base_seed, s)`. The sums are weighted by each minibatch's size, so their ratio
+    to n is the epoch's per-example mean.
+    """
+    optimizer = model.optimizer
+    cached = getattr(model, "_cb_epoch_function", None)
+    if cached is not None and cached[0] is optimizer:
+        return cached[1]
+
+    def step(xb, yb, step_seed):
         with tf.GradientTape() as tape, noise.stateless_noise(step_seed):
             output = model(xb, training=True)
             if kind == "deterministic":
@@ -52,7 +61,23 @@ def _train_step(model, kind, base_seed):
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return nll, kl
 
-    return step
+    @tf.function(reduce_retracing=True)
+    def epoch(x, y, order, batch_size, base_seed, first_step):
+        n = tf.shape(order)[0]
+        num_batches = (n + batch_size - 1) // batch_size
+        nll_sum = tf.constant(0.0)
+        kl_sum = tf.constant(0.0)
+        for b in tf.range(num_batches):
+            idx = order[b * batch_size:tf.minimum((b + 1) * batch_size, n)]
+            size = tf.cast(tf.shape(idx)[0], tf.float32)
+            step_seed = tf.random.experimental.stateless_fold_in(base_seed, first_step + b)
+            nll, kl = step(tf.gather(x, idx), tf.gather(y, idx), step_seed)
+            nll_sum += tf.cast(nll, tf.float32) * size
+            kl_sum += tf.cast(kl, tf.float32) * size
+        return nll_sum, kl_sum
+
+    model._cb_epoch_function = (optimizer, epoch)
+    return epoch
 
 
 def fit(model, x, y, *, epochs, seed, batch_size=32, verbose=False, progress=None):
@@ -62,8 +87,9 @@ def fit(model, x, y, *, epochs, seed, batch_size=32, verbose=False, progress=Non
     the layers' noise of step s is drawn with stateless ops seeded by
     `fold_in(cb.seeds.stateless_seed(seed, "fit"), s)`, so the same seed (and starting
     weights) gives the same run whatever ran before, and no global random state is read
-    or written. The step is compiled with `tf.function`. The model's compiled Adam
-    optimizer is used and keeps its state across calls.
+    or written. Each epoch runs as one compiled `tf.function` (traced once per model, so
+    repeated calls do not trace again). The model's compiled Adam optimizer is used and
+    keeps its state across calls.
 
     Args:
         model: a model from `build_regressor`.
@@ -99,13 +125,21 @@ def fit(model, x, y, *, epochs, seed, batch_size=32, verbose=False, progress=Non
     seed = seeds.check_seed(seed)
     rng = seeds.numpy_rng(seed, "fit/shuffle")
     model.optimizer.build(model.trainable_variables)
-    step = _train_step(model, kind, tf.constant(seeds.stateless_seed(seed, "fit")))
+    epoch_fn = _epoch_function(model, kind)
+    base_seed = tf.constant(seeds.stateless_seed(seed, "fit"))
+    x_tensor, y_tensor = tf.constant(x), tf.constant(y)
     n = len(x)
     step_index = 0
     history = {"nll": [], "kl": [], "seconds": []}
     with cb_progress.bar(total=epochs, desc=f"fit {kind}", unit="epoch", progress=progress) as bar:
         for epoch in range(epochs):
-            _epoch(step, x, y, rng.permutation(n), batch_size, step_index, history)
+            start = time.perf_counter()
+            nll_sum, kl_sum = epoch_fn(x_tensor, y_tensor, tf.constant(rng.permutation(n), tf.int32),
+                                       tf.constant(batch_size, tf.int32), base_seed,
+                                       tf.constant(step_index, tf.int32))
+            history["nll"].append(float(nll_sum) / n)
+            history["kl"].append(float(kl_sum) / n)
+            history["seconds"].append(time.perf_counter() - start)
             step_index += -(-n // batch_size)
             bar.update(1)
             bar.set_postfix_str(f"nll {history['nll'][-1]:.3f} kl {history['kl'][-1]:.3f}", refresh=False)
@@ -113,19 +147,3 @@ def fit(model, x, y, *, epochs, seed, batch_size=32, verbose=False, progress=Non
                 print(f"epoch {epoch + 1}: nll {history['nll'][-1]:.4f}  kl {history['kl'][-1]:.4f}")
     nll, kl = np.array(history["nll"]), np.array(history["kl"])
     return TrainingHistory(nll + kl, nll, kl, np.array(history["seconds"]), seed)
-
-
-def _epoch(step, x, y, order, batch_size, step_index, history):
-    """One pass over the data in `order`; appends the epoch's mean NLL, KL and seconds to `history`."""
-    n = len(order)
-    start = time.perf_counter()
-    nll_sum = kl_sum = 0.0
-    for begin in range(0, n, batch_size):
-        idx = order[begin:begin + batch_size]
-        nll, kl = step(x[idx], y[idx], tf.constant(step_index, tf.int32))
-        step_index += 1
-        nll_sum += float(nll) * len(idx)
-        kl_sum += float(kl) * len(idx)
-    history["nll"].append(nll_sum / n)
-    history["kl"].append(kl_sum / n)
-    history["seconds"].append(time.perf_counter() - start)

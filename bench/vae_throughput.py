@@ -14,10 +14,26 @@ Reported per system: training examples per second after the first epoch
 `--repeats` runs alternated side by side in one process, and the held-out
 ELBO from the same estimator for both (`cb.vae.evaluate`, k samples).
 
+The roofline: this machine's float32 matmul throughput at the trainer's shapes.
+One training step of the 784-128-32-2 VAE at batch B multiplies, per layer
+(in -> out), x[B, in] @ W[in, out] forward, x^T[in, B] @ dy[B, out] for the weight
+gradient, and dy[B, out] @ W^T[out, in] for the input gradient (not for the
+first layer: the pixels need no gradient). `roofline` times exactly these
+matmuls, XLA-compiled, many steps per call in a `tf.while_loop` (so no per-call
+overhead), and reports FLOP/s = 2 m k n per matmul / seconds. The trainer's
+achieved FLOP/s counts the same matmul FLOPs per example (`flops_per_example`:
+1.05 MFLOP; the elementwise work, the loss and Adam's update are not counted, so
+the fraction is a lower bound) times its examples per second.
+
+ELBO per second of training: besides equal epochs, our trainer also runs for
+the plain `fit`'s wall time (compilation included) at batch B and at 2B, so the
+held-out ELBOs are compared at equal wall time too.
+
 Usage:
 
     python bench/vae_throughput.py                    # 20 epochs, 2 repeats
     python bench/vae_throughput.py --epochs 5 --repeats 1 --json bench/results/vae_throughput.json
+    python bench/vae_throughput.py --roofline-only    # the matmul roofline alone
 """
 
 import argparse
@@ -99,6 +115,63 @@ def run_ours(x_train, epochs, batch_size, seed):
     return model, result.examples_per_second, result.seconds
 
 
+LAYERS = ((784, 128), (128, 32), (32, 4), (2, 32), (32, 128), (128, 784))   # encoder (the two heads as one
+# 32 -> 4: same FLOPs as 32 -> 2 twice), decoder
+
+
+def matmul_shapes(batch_size, layers=LAYERS):
+    """(m, k, n) of every matmul of one forward + backward step: 2 m k n FLOPs each."""
+    shapes = []
+    for index, (fan_in, fan_out) in enumerate(layers):
+        shapes.append((batch_size, fan_in, fan_out))             # forward: x @ W
+        shapes.append((fan_in, batch_size, fan_out))             # weight gradient: x^T @ dy
+        if index != 0:                                           # input gradient: dy @ W^T (not for pixels)
+            shapes.append((batch_size, fan_out, fan_in))
+    return shapes
+
+
+def flops_per_example(layers=LAYERS):
+    """Matmul FLOPs of one example's forward + backward pass (batch-size independent)."""
+    return sum(2 * m * k * n for m, k, n in matmul_shapes(1, layers))
+
+
+def roofline(batch_size, *, steps=200, repeats=5, seed=0):
+    """Float32 FLOP/s of XLA-compiled matmuls at the trainer's shapes, `steps` steps per call."""
+    shapes = matmul_shapes(batch_size)
+    rng = np.random.default_rng(seed)
+    operands = [(tf.constant(rng.normal(size=(m, k)).astype(np.float32)),
+                 tf.constant(rng.normal(size=(k, n)).astype(np.float32))) for m, k, n in shapes]
+
+    @tf.function(jit_compile=True)
+    def run(scale):
+        def body(i, carry):   # the carry scales every left operand: no matmul can be hoisted out of the loop
+            total = tf.add_n([tf.reduce_sum(tf.matmul(a * carry, b)) for a, b in operands])
+            return i + 1, carry + 1e-12 * total
+
+        return tf.while_loop(lambda i, c: i < steps, body, (tf.constant(0), scale))[1]
+
+    run(tf.constant(1.0)).numpy()   # compile
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run(tf.constant(1.0)).numpy()
+        times.append(time.perf_counter() - start)
+    return steps * sum(2 * m * k * n for m, k, n in shapes) / float(np.median(times))
+
+
+def big_matmul_peak(size=1024, repeats=5):
+    """Float32 FLOP/s of one large square matmul (the machine's best case, for reference)."""
+    a = tf.ones([size, size])
+    matmul = tf.function(lambda a: tf.reduce_sum(tf.matmul(a, a)), jit_compile=True)
+    matmul(a).numpy()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a).numpy()
+        times.append(time.perf_counter() - start)
+    return 2 * size ** 3 / float(np.median(times))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=20)
@@ -106,39 +179,82 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--eval-samples", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--roofline-only", action="store_true", help="measure the matmul roofline and stop")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
+
+    flops = flops_per_example()
+    batches = (args.batch_size, 2 * args.batch_size)
+    roofs = {b: [] for b in batches}   # measured again before every repeat: the machine's load changes
+
+    def measure_roofline():
+        for b in batches:
+            roofs[b].append(roofline(b))
+        return {b: roofs[b][-1] for b in batches}
+
+    roof = measure_roofline()
+    peak = big_matmul_peak()
+    print(f"matmul FLOPs per example, forward + backward: {flops:,} ({flops / 1e6:.2f} MFLOP)")
+    for b in batches:
+        print(f"roofline at batch {b}: {roof[b] / 1e9:.1f} GFLOP/s (XLA matmuls of one step's shapes); "
+              f"one 1024^3 matmul: {peak / 1e9:.1f} GFLOP/s", flush=True)
+    if args.roofline_only:
+        return 0
 
     mnist = cb.data.load_mnist(allow_download=False)
     x_train = cb.vae.prepare_images(mnist.x)
     x_test = cb.vae.prepare_images(mnist.x_test)
     print(f"MNIST from {mnist.source}: {len(x_train)} train / {len(x_test)} held-out digits, binarised; "
           f"{args.epochs} epochs, batch {args.batch_size}, {args.repeats} repeat(s)", flush=True)
-    runs = {"cs109b_bayes": [], "plain_fit": []}
+    runs = {}
+
+    def record(name, batch_size, epochs, model, rate, seconds):
+        score = cb.vae.evaluate(model, x_test, num_samples=args.eval_samples, seed=args.seed)
+        row = {"batch_size": batch_size, "epochs": epochs, "examples_per_s": rate, "seconds": seconds,
+               "heldout_elbo": score.elbo, "heldout_log_px": score.log_likelihood,
+               "gflops": rate * flops / 1e9, "roofline_fraction": rate * flops / roof[batch_size]}
+        runs.setdefault(name, []).append(row)
+        print(f"  {name:26s} batch {batch_size:4d} {epochs:3d} epochs {rate:9.0f} examples/s "
+              f"({row['roofline_fraction']:.0%} of roofline)  fit {seconds:6.1f} s  "
+              f"held-out ELBO {score.elbo:8.2f} nats", flush=True)
+        return row
+
     for repeat in range(args.repeats):
-        for name, runner in (("cs109b_bayes", run_ours), ("plain_fit", run_plain)):
-            model, rate, seconds = runner(x_train, args.epochs, args.batch_size, args.seed + repeat)
-            score = cb.vae.evaluate(model, x_test, num_samples=args.eval_samples, seed=args.seed)
-            runs[name].append({"examples_per_s": rate, "seconds": seconds, "heldout_elbo": score.elbo,
-                               "heldout_log_px": score.log_likelihood})
-            print(f"  repeat {repeat}  {name:13s} {rate:9.0f} examples/s  fit {seconds:6.1f} s  "
-                  f"held-out ELBO {score.elbo:8.2f} nats", flush=True)
-    results = {}
-    for name, rows in runs.items():
-        results[name] = {key: float(np.median([r[key] for r in rows])) for key in rows[0]}
+        seed = args.seed + repeat
+        if repeat:
+            roof = measure_roofline()
+        ours = record("cs109b_bayes", args.batch_size, args.epochs,
+                      *run_ours(x_train, args.epochs, args.batch_size, seed))
+        plain = record("plain_fit", args.batch_size, args.epochs,
+                       *run_plain(x_train, args.epochs, args.batch_size, seed))
+        # our trainer for the plain fit's wall time, compilation included: the ELBO at equal time
+        compile_s = max(0.0, ours["seconds"] - args.epochs * len(x_train) / ours["examples_per_s"])
+        for b, rate in ((args.batch_size, ours["examples_per_s"]), (2 * args.batch_size, 1.4 * ours["examples_per_s"])):
+            epochs = max(1, round((plain["seconds"] - compile_s) * rate / len(x_train)))
+            record(f"cs109b_bayes_equal_time_b{b}", b, epochs, *run_ours(x_train, epochs, b, seed))
+    results = {name: {key: float(np.median([r[key] for r in rows])) for key in rows[0]}
+               for name, rows in runs.items()}
     speedup = results["cs109b_bayes"]["examples_per_s"] / results["plain_fit"]["examples_per_s"]
     elbo_gap = results["cs109b_bayes"]["heldout_elbo"] - results["plain_fit"]["heldout_elbo"]
     print()
-    print("| system | examples/s (median) | fit s | held-out ELBO (nats) |")
-    print("|---|---:|---:|---:|")
+    print("| system | batch | epochs | examples/s (median) | fit s (incl. compile) | GFLOP/s | of roofline "
+          "| held-out ELBO (nats) | ELBO gain per fit s vs plain |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, row in results.items():
-        print(f"| {name} | {row['examples_per_s']:.0f} | {row['seconds']:.1f} | {row['heldout_elbo']:.2f} |")
-    print(f"\nspeed-up {speedup:.2f}x; held-out ELBO ours minus plain {elbo_gap:+.2f} nats")
+        print(f"| {name} | {row['batch_size']:.0f} | {row['epochs']:.0f} | {row['examples_per_s']:.0f} | "
+              f"{row['seconds']:.1f} | {row['gflops']:.1f} | {row['roofline_fraction']:.0%} | "
+              f"{row['heldout_elbo']:.2f} | {row['heldout_elbo'] - results['plain_fit']['heldout_elbo']:+.2f} |")
+    print(f"\nroofline (XLA matmuls at the step's shapes, median of {args.repeats} measurements): "
+          + ", ".join(f"batch {b}: {np.median(roofs[b]) / 1e9:.1f} GFLOP/s" for b in batches)
+          + f"; one 1024^3 matmul {peak / 1e9:.1f} GFLOP/s; {flops:,} matmul FLOPs per example")
+    print(f"speed-up {speedup:.2f}x at equal epochs; held-out ELBO ours minus plain {elbo_gap:+.2f} nats")
     if args.json:
         sys.path.insert(0, str(HERE))
         from hmc_peers import machine_description
 
         payload = {"results": results, "runs": runs, "speedup": speedup, "elbo_gap": elbo_gap,
+                   "roofline_flops": {str(b): roofs[b] for b in batches}, "big_matmul_flops": peak,
+                   "flops_per_example": flops,
                    "data": f"{mnist.source}: {len(x_train)} train / {len(x_test)} test",
                    "epochs": args.epochs, "batch_size": args.batch_size, "machine": machine_description()}
         path = pathlib.Path(args.json)

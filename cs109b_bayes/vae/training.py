@@ -11,7 +11,6 @@ more = cb.vae.train(vae, x_train, epochs=10, seed=0)    # epochs 11-20: same Ada
 """
 
 import dataclasses
-import math
 import time
 
 import tensorflow as tf
@@ -34,7 +33,7 @@ class TrainResult:
             `reconstruction`, `kl` for a VAE; `val_...` with validation images).
         epochs: epochs run by this call.
         num_examples: training examples per epoch.
-        seconds: wall time of `fit`, the first epoch's compilation included.
+        seconds: wall time of the training loop, the first epoch's compilation included.
         examples_per_second: training examples per second after the first epoch
             (compilation excluded); the overall rate if only one epoch ran.
         seed: the seed of the shuffling (the training noise comes from the model's seed).
@@ -53,26 +52,52 @@ class TrainResult:
     optimizer_steps: int = 0
 
 
-class _EpochTimer(tf_keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        self.ends = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.ends.append(time.perf_counter())
+_FLIPOUT_XLA_EXAMPLES = 100_000  # "auto" compiles a Flipout encoder with XLA from this many examples
 
 
-def _shuffled_batches(images, batch_size, first_epoch, epochs, seed):
-    """Batches of `epochs` epochs; epoch e is ordered by a stateless permutation from (seed, e)."""
-    pixels = tf.constant(images)
-    base = tf.constant(seeds.stateless_seed(seed, "vae shuffling"))
+def _epoch_order(num_examples, base, epoch):
+    """Epoch `epoch`'s stateless permutation of the images (outside XLA, whose random bits differ)."""
+    keys = tf.random.stateless_uniform([num_examples], seed=tf.random.experimental.stateless_fold_in(
+        base, tf.constant(epoch, tf.int32)), dtype=tf.float64)
+    return tf.argsort(keys)
 
-    def epoch_batches(epoch):
-        epoch_seed = tf.random.experimental.stateless_fold_in(base, tf.cast(epoch, tf.int32))
-        keys = tf.random.stateless_uniform([len(images)], seed=epoch_seed, dtype=tf.float64)
-        return tf.data.Dataset.from_tensor_slices(tf.argsort(keys)).batch(batch_size)
 
-    epochs_data = tf.data.Dataset.range(first_epoch, first_epoch + epochs)
-    return epochs_data.flat_map(epoch_batches).map(lambda index: tf.gather(pixels, index)).prefetch(2)
+def _epoch_function(model, num_examples, batch_size, jit_compile):
+    """One compiled call per epoch: every optimizer step of the epoch in one `tf.while_loop`.
+
+    The images stay on the device; the epoch's order (see `_epoch_order`) is cut into full
+    batches, and a last, smaller batch takes the remainder. Each step is the model's own
+    `train_step`, so the noise, the loss and the metrics are the model's. With `jit_compile`
+    the full-batch step is an XLA cluster launched from the loop (the loop itself stays a
+    TensorFlow loop: on CPU, XLA's own while loop ran these steps about 1.5x slower); the
+    remainder step, once per epoch, runs without XLA, which halves the compile time (its
+    latent noise then comes from TensorFlow's, not XLA's, stateless random bits).
+    """
+    full, rest = divmod(num_examples, batch_size)
+    step = tf.function(model.train_step, jit_compile=True) if jit_compile else model.train_step
+
+    def run_epoch(x, order):
+        if full:
+            batches = tf.reshape(order[:full * batch_size], [full, batch_size])
+
+            def body(b):
+                step(tf.gather(x, batches[b]))
+                return (b + 1,)
+
+            tf.while_loop(lambda b: b < full, body, (tf.constant(0),))
+        if rest:
+            model.train_step(tf.gather(x, order[full * batch_size:]))
+        return {m.name: m.result() for m in model.metrics}
+
+    return tf.function(run_epoch)
+
+
+def _validation_metrics(model, validate, batches):
+    """Keras' validation pass: metrics reset (validation noise back to batch 0), every batch once."""
+    model.reset_metrics()
+    for batch in batches:
+        validate(batch)
+    return {f"val_{m.name}": float(m.result()) for m in model.metrics}
 
 
 def _optimizer(model, learning_rate, reset):
@@ -88,19 +113,6 @@ def _optimizer(model, learning_rate, reset):
     return current
 
 
-class _ProgressBar(tf_keras.callbacks.Callback):
-    """Moves a `cb.progress.bar` one epoch at a time, showing the loss."""
-
-    def __init__(self, bar):
-        super().__init__()
-        self.bar = bar
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.bar.update(1)
-        if logs and "loss" in logs:
-            self.bar.set_postfix_str(f"loss {float(logs['loss']):.2f}", refresh=False)
-
-
 def train(model, images, *, epochs, batch_size=128, learning_rate=1e-3, validation_images=None,
           seed=0, reset_optimizer=False, jit_compile="auto", steps_per_execution=16, verbose=0,
           progress=None):
@@ -113,9 +125,13 @@ def train(model, images, *, epochs, batch_size=128, learning_rate=1e-3, validati
     Calling `train` again continues training: the model keeps its Adam optimizer (step
     count and moment estimates; its learning rate is set to `learning_rate`), its noise
     counter and its epoch count, so two calls of one epoch each give the same model as one
-    call of two epochs. `reset_optimizer=True` starts a fresh Adam instead. On 2 shared
-    CPU cores the lecture's 784-128-32-2 VAE trains at about 17,000 examples per second
-    (batch 64).
+    call of two epochs. `reset_optimizer=True` starts a fresh Adam instead.
+
+    Each epoch is one compiled call: every optimizer step runs inside one `tf.function`
+    over a `tf.while_loop` (each step an XLA cluster by default), on images that stay on
+    the device, so no per-step host work remains. `bench/vae_throughput.py` compares the
+    rate with a plain `Model.fit` and with the machine's matmul throughput at the same
+    shapes.
 
     Args:
         model: a `VAE` or `AE`.
@@ -127,13 +143,15 @@ def train(model, images, *, epochs, batch_size=128, learning_rate=1e-3, validati
         seed: int seed of the shuffling. Default value: 0.
         reset_optimizer: start a fresh Adam (step count 0, no moments) even if the model
             already has one. Default value: False.
-        jit_compile: compile the train step with XLA: True, False, or "auto", which
-            uses XLA unless the encoder has Flipout layers (their random sign matrices
-            run about 3x slower under XLA on CPU). Default value: "auto".
-        steps_per_execution: optimizer steps per compiled call; batching steps cuts
-            Python overhead (about 1.7x faster for the lecture's VAE on 2 cores) and
-            does not change the result. Default value: 16.
-        verbose: Keras verbosity. Default value: 0.
+        jit_compile: compile each epoch with XLA: True, False, or "auto", which uses XLA
+            except for a short run (under 100,000 examples in all) of an encoder with
+            Flipout layers: XLA compiles a Flipout encoder's step in 10-30 s on 2 shared
+            CPU cores, then trains it about 1.7x faster than without XLA, so it pays off
+            only for longer runs. Default value: "auto".
+        steps_per_execution: kept for compatibility and checked, otherwise unused: every
+            epoch is one compiled call (all its steps in one `tf.while_loop`), so there is
+            no per-step host work left to batch. Default value: 16.
+        verbose: print one line of metrics per epoch if > 0. Default value: 0.
         progress: a progress bar of the epochs (loss shown): True, False, or None for "in
             a notebook, not in headless runs" (see `cb.progress.enabled`). Default value: None.
 
@@ -163,26 +181,39 @@ def train(model, images, *, epochs, batch_size=128, learning_rate=1e-3, validati
     seed = seeds.check_seed(seed)
     x = check_image_batch(images, model.input_dim)
     first_epoch = int(model.epochs_trained)
-    data = _shuffled_batches(x, batch_size, first_epoch, epochs, seed)
-    validation = None
+    validation = []
     if validation_images is not None:
         x_val = check_image_batch(validation_images, model.input_dim, name="validation_images")
-        validation = tf.data.Dataset.from_tensor_slices(x_val).batch(1024)
+        validation = [tf.constant(x_val[i:i + 1024]) for i in range(0, len(x_val), 1024)]
     if jit_compile == "auto":
-        jit_compile = not has_flipout(model.encoder)
-    model.compile(optimizer=_optimizer(model, learning_rate, reset_optimizer), jit_compile=bool(jit_compile),
-                  steps_per_execution=steps_per_execution)
-    timer = _EpochTimer()
+        jit_compile = not has_flipout(model.encoder) or epochs * len(x) >= _FLIPOUT_XLA_EXAMPLES
+    model.compile(optimizer=_optimizer(model, learning_rate, reset_optimizer), jit_compile=bool(jit_compile))
+    model.optimizer.build(model.trainable_variables)   # its slots exist before the compiled loop runs
+    run_epoch = _epoch_function(model, len(x), batch_size, bool(jit_compile))
+    validate = tf.function(model.test_step, jit_compile=bool(jit_compile))
+    pixels = tf.constant(x)
+    base = tf.constant(seeds.stateless_seed(seed, "vae shuffling"))
+    history, ends = {}, []
     start = time.perf_counter()
     with cb_progress.bar(total=epochs, desc=f"train {type(model).__name__}", unit="epoch",
                          progress=progress) as bar:
-        history = model.fit(data, epochs=epochs, steps_per_epoch=math.ceil(len(x) / batch_size),
-                            validation_data=validation, verbose=verbose, callbacks=[timer, _ProgressBar(bar)])
+        for epoch in range(first_epoch, first_epoch + epochs):
+            model.reset_metrics()
+            logs = {k: float(v) for k, v in run_epoch(pixels, _epoch_order(len(x), base, epoch)).items()}
+            if validation:
+                logs.update(_validation_metrics(model, validate, validation))
+            for name, value in logs.items():
+                history.setdefault(name, []).append(value)
+            ends.append(time.perf_counter())
+            bar.update(1)
+            bar.set_postfix_str(f"loss {logs['loss']:.2f}", refresh=False)
+            if verbose:
+                print(f"epoch {epoch + 1}: " + ", ".join(f"{k} {v:.3f}" for k, v in logs.items()), flush=True)
     seconds = time.perf_counter() - start
     model.epochs_trained = first_epoch + epochs
     if epochs > 1:
-        rate = (epochs - 1) * len(x) / max(timer.ends[-1] - timer.ends[0], 1e-9)
+        rate = (epochs - 1) * len(x) / max(ends[-1] - ends[0], 1e-9)
     else:
         rate = len(x) / max(seconds, 1e-9)
-    return TrainResult({k: [float(v) for v in values] for k, values in history.history.items()},
-                       epochs, len(x), seconds, rate, seed, first_epoch, int(model.optimizer.iterations.numpy()))
+    return TrainResult(history, epochs, len(x), seconds, rate, seed, first_epoch,
+                       int(model.optimizer.iterations.numpy()))

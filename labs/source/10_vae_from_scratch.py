@@ -37,12 +37,13 @@ import tensorflow as tf
 # %%
 # Parameters. CS109B_FAST=1 (used by CI) shrinks the training run. The budget is counted in
 # optimizer steps, so the same cell works for the 5,000-digit offline set and the full MNIST.
-# Fast mode trains fewer steps with a larger Adam step, so its manifold still shows the digits.
+# Fast mode trains fewer steps with a larger Adam step, so its manifold still shows the digits
+# and most reconstructions keep their class (both measured below, in each mode).
 FAST = cb.fast_mode()
 SEED = 109
 LATENT_DIM = 2
 BATCH_SIZE = 64
-NUM_STEPS = 3_000 if FAST else 8_000
+NUM_STEPS = 5_000 if FAST else 8_000
 LEARNING_RATE = 2e-3
 IW_SAMPLES = 50 if FAST else 100          # k of the importance-weighted estimate of log p(x)
 TARGET_NEG_ELBO = 170.0 if FAST else 165.0  # nats per digit, held out
@@ -151,29 +152,37 @@ cb.check("lab10.train_step", train_step=train_step)
 # %% [markdown]
 # ## Training
 #
-# Your step, compiled once with XLA (`tf.function(..., jit_compile=True)`), in a loop over
-# shuffled mini-batches; the noise $\epsilon$ comes from a seeded generator.
+# Your step runs inside one XLA-compiled function per epoch (`tf.function(..., jit_compile=True)`
+# around a loop over the epoch's batches): Python hands over the shuffled batches and the noise
+# $\epsilon$ (from a seeded generator) once per epoch, and the compiled loop takes every
+# optimizer step without returning to Python in between. `cb.vae.train` trains the same way.
 
 # %%
 ANSWERS = ("lab10.reparameterize", "lab10.reconstruction_loss", "lab10.kl_divergence", "lab10.train_step")
 trained = cb.ready(*ANSWERS)   # every cell below needs the trained model
 if trained:
     optimizer = tf.keras.optimizers.Adam(LEARNING_RATE)
-    compiled_step = tf.function(train_step, jit_compile=True)
+    optimizer.build(encoder.trainable_variables + decoder.trainable_variables)   # Adam's moments exist up front
+
+    @tf.function(jit_compile=True)
+    def train_epoch(batches, epsilons):
+        """Your `train_step` on every batch of one epoch, in one compiled call; the epoch's mean losses."""
+        totals = tf.zeros(3)
+        for b in tf.range(tf.shape(batches)[0]):
+            totals += tf.stack(train_step(batches[b], epsilons[b], encoder, decoder, optimizer))
+        return totals / tf.cast(tf.shape(batches)[0], tf.float32)
+
     rng = np.random.default_rng(SEED)
     steps_per_epoch = len(x_train) // BATCH_SIZE
     num_epochs = max(1, NUM_STEPS // steps_per_epoch)
     history = {"loss": [], "reconstruction": [], "kl": []}
     start = time.perf_counter()
     for epoch in cb.progress.iterate(range(num_epochs), desc="epochs"):
-        order = rng.permutation(len(x_train))
-        totals = np.zeros(3)
-        for b in range(steps_per_epoch):
-            batch = x_train[order[b * BATCH_SIZE:(b + 1) * BATCH_SIZE]]
-            epsilon = rng.normal(size=(BATCH_SIZE, LATENT_DIM)).astype(np.float32)
-            totals += [float(v) for v in compiled_step(batch, epsilon, encoder, decoder, optimizer)]
-        for key, value in zip(history, totals / steps_per_epoch):
-            history[key].append(value)
+        order = rng.permutation(len(x_train))[:steps_per_epoch * BATCH_SIZE]
+        batches = x_train[order].reshape(steps_per_epoch, BATCH_SIZE, -1)
+        epsilons = rng.normal(size=(steps_per_epoch, BATCH_SIZE, LATENT_DIM)).astype(np.float32)
+        for key, value in zip(history, train_epoch(batches, epsilons).numpy()):
+            history[key].append(float(value))
         if epoch == 0:
             first_epoch_done = time.perf_counter()
     seconds = time.perf_counter() - start
@@ -261,11 +270,11 @@ if trained:
     per_class = [np.mean(read_reconstruction[readable & (mnist.y_test == d)] == d) for d in range(10)]
     worst = np.argsort(per_class)[:3]
     print(f"reconstructions that keep their class: {kept:.1%} (of the {readable.sum()} test digits "
-          f"the classifier reads correctly)")
+          f"the classifier reads correctly; {'FAST' if FAST else 'FULL'} mode)")
     print("hardest classes to keep: " + ", ".join(f"{d} ({per_class[d]:.0%})" for d in worst))
     print(f"(a 2-D code cannot keep every class apart: chance is 10%, the classifier on the inputs "
           f"{test_accuracy:.0%})")
-    assert kept >= 0.55, "most reconstructions should keep their digit class"
+    assert kept >= 0.6, "most reconstructions should keep their digit class"
     fig = cb.plotting.plot_reconstructions(x_test[:12], reconstructions[:12], num_images=12,
                                            title="test digits (top) and their VAE reconstructions (bottom)")
     plt.show()

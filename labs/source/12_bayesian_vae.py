@@ -29,11 +29,12 @@ import numpy as np
 
 # %%
 # Parameters. CS109B_FAST=1 (used by CI) shrinks the training run; the budget is in optimizer
-# steps, so the epochs follow from the data set's size.
+# steps, so the epochs follow from the data set's size. `cb.vae.train` compiles each epoch with
+# XLA, so even fast mode trains long enough for most decoded passes to keep their class.
 FAST = cb.fast_mode()
 SEED = 112
 BATCH_SIZE = 64
-NUM_STEPS = 1_500 if FAST else 6_000
+NUM_STEPS = 3_000 if FAST else 6_000
 LEARNING_RATE = 2e-3     # the weight scales grow by Adam steps: a larger step lets them reach the prior sooner
 NUM_PASSES = 20 if FAST else 30     # T: passes through the Bayesian encoder per input
 NUM_EVAL = 300 if FAST else 500     # inputs per set for the uncertainty measurements
@@ -131,7 +132,15 @@ if cb.ready("lab12.encode_repeatedly"):
     keep = np.mean(read_passes[:, readable] == mnist.y_test[:NUM_EVAL][readable][None])
     print(f"over {NUM_EVAL} test digits x {NUM_PASSES} passes: {keep:.0%} of the decoded passes keep the digit "
           f"class (of the digits the classifier reads correctly; {'FAST' if FAST else 'FULL'} mode; chance 10%)")
-    assert keep > 0.3, "the decoded passes should keep the digit class far more often than chance"
+    assert keep > 0.55, "most decoded passes should keep the digit class"
+    wrong = read_passes[:, readable] != mnist.y_test[:NUM_EVAL][readable][None]
+    pairs, counts = np.unique(np.stack([np.broadcast_to(mnist.y_test[:NUM_EVAL][readable], wrong.shape)[wrong],
+                                        read_passes[:, readable][wrong]]), axis=1, return_counts=True)
+    top = np.argsort(counts)[::-1][:3]
+    print("most frequent confusions (digit -> read as, share of all passes): " + ", ".join(
+        f"{pairs[0, k]} -> {pairs[1, k]} ({counts[k] / wrong.size:.1%})" for k in top))
+    shifted_sd, digit_sd = passes.std(axis=0)[-1].mean(), passes.std(axis=0)[:-1].mean(axis=1).max()
+    assert shifted_sd > 3 * digit_sd, "the shifted digit's code should vary far more than the digits' codes"
 
 # %% [markdown]
 # ## Question 2: the spread of the code
@@ -214,9 +223,11 @@ plt.show()
 #
 # * A Flipout encoder turns the encoder into a distribution over networks: the same digit
 #   encodes to a different code on every pass; the deterministic decoder renders them. The
-#   passes do not always keep the digit: the lab printed the classifier's reading of each pass
-#   and the share that keep the input's class (a 2-D code and a noisy encoder blur similar
-#   digits such as 4 / 9 and 7 / 9 into each other).
+#   passes do not always keep the digit: the lab printed the classifier's reading of each pass,
+#   the share that keep the input's class (most of them, asserted in both modes) and the most
+#   frequent confusions (a 2-D code and a noisy encoder blur similar digits into each other).
+#   The code of the shifted digit varies several times more between passes than the digits'
+#   codes (asserted).
 # * The spread of the code over passes measures the encoder's *epistemic* uncertainty. It is
 #   small on test digits and, as the lab measured, several times larger on noise and inverted
 #   digits, whose bright pixels hit weights that training never pinned down (their posteriors

@@ -106,3 +106,19 @@ def test_dual_averaging_shrinks_a_step_size_that_is_too_large():
         state, results = kernel.one_step(state, results, seed=tf.constant([9, i]))
     adapted = kernels.adapted_step_size(results)
     assert adapted.shape == () and float(adapted) < 0.02           # stable below 2 / 100 for the stiff axis
+
+
+@pytest.mark.parametrize("kind", ["nuts", "hmc"])
+def test_leapfrogs_taken_counts_the_gradient_evaluations_of_each_chain(kind):
+    kernel = kernels.build_kernel(standard_normal, kernel=kind, step_size=0.2, target_accept_prob=0.8,
+                                  num_leapfrog_steps=6, max_tree_depth=4)
+    state = tf.zeros([3, 2])
+    state, results = kernel.one_step(state, kernel.bootstrap_results(state), seed=tf.constant([3, 4]))
+    taken = kernels.leapfrogs_taken(results, kernel=kind)
+    assert taken.dtype == tf.int32 and taken.shape == (3,)
+    if kind == "hmc":
+        np.testing.assert_array_equal(taken.numpy(), 6)          # the mean path length
+    else:   # at most 2**max_tree_depth - 1 steps; step 0.2 on N(0, 1) needs more than one doubling
+        assert np.all(taken.numpy() >= 1) and np.all(taken.numpy() <= 15) and taken.numpy().max() > 1
+        np.testing.assert_array_equal(taken.numpy(), results.inner_results.leapfrogs_taken.numpy())
+

@@ -188,6 +188,9 @@ def test_hmc_result_fields(small_hmc_runs):
     assert result.step_size > 0 and result.compile_seconds > 0 and result.seconds > 0
     assert result.kernel == "nuts" and result.num_burnin_steps == 20
     assert isinstance(result.divergences, int)
+    # every NUTS draw takes 1 to 2^10 - 1 leapfrog steps (one gradient each), per chain
+    assert 2 * 50 <= result.num_gradient_evals <= 2 * 50 * 1023
+    assert cb.MCMCResult.from_draws({"a": np.zeros((2, 10))}).num_gradient_evals == 0
 
 
 def test_hmc_counts_divergences(seed):

@@ -47,6 +47,8 @@ class MCMCResult:
         seed: the seed the run was given.
         kernel: `"metropolis"`, `"hmc"`, `"nuts"` or the name of a custom sampler.
         num_burnin_steps: steps discarded before the kept draws.
+        num_gradient_evals: gradient evaluations of the log-density over the kept
+            draws, summed over chains (HMC / NUTS: leapfrog steps; 0 if not recorded).
     """
 
     samples: dict
@@ -61,11 +63,12 @@ class MCMCResult:
     seed: object
     kernel: str
     num_burnin_steps: int
+    num_gradient_evals: int = 0
 
     @classmethod
     def from_draws(cls, samples, *, log_prob=None, acceptance_rate=np.nan, step_size=None,
                    divergences=0, seconds=0.0, compile_seconds=0.0, seed=None,
-                   kernel="custom", num_burnin_steps=0):
+                   kernel="custom", num_burnin_steps=0, num_gradient_evals=0):
         """Wrap draws from any sampler (yours, too) and compute ESS and R-hat.
 
         Args:
@@ -73,7 +76,7 @@ class MCMCResult:
                 taken as a single chain.
             log_prob: array [chain, draw], or None. Default value: None.
             acceptance_rate, step_size, divergences, seconds, compile_seconds,
-            seed, kernel, num_burnin_steps: recorded as given.
+            seed, kernel, num_burnin_steps, num_gradient_evals: recorded as given.
 
         Returns:
             An `MCMCResult`.
@@ -119,6 +122,7 @@ class MCMCResult:
             seed=seed,
             kernel=kernel,
             num_burnin_steps=int(num_burnin_steps),
+            num_gradient_evals=int(num_gradient_evals),
         )
 
     @property

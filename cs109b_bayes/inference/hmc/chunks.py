@@ -3,7 +3,8 @@
 `ChunkRunner` wraps `log_prob_fn` into the flat, whitened target of
 `cs109b_bayes.inference.hmc.coordinates` and compiles one function that runs up
 to `chunk_size` steps of a kernel from `cs109b_bayes.inference.hmc.kernels`,
-recording the draws (in theta coordinates) and per-step statistics. Everything
+recording the draws (in theta coordinates) and per-step statistics (acceptance,
+divergence, log-density, leapfrog steps per chain). Everything
 that varies between calls and phases is a tensor input: the state, the kernel
 results, the seed, the number of steps, the metric factor, whether to restart
 step-size adaptation (and for how many steps), the step size, the target
@@ -110,13 +111,14 @@ class ChunkRunner:
         shape = [self._num_chains, self._layout.num_dims]
         draws = tf.TensorArray(self._dtype, size=self._chunk_size, element_shape=shape)
         stats = [tf.TensorArray(t, size=self._chunk_size, element_shape=shape[:1])
-                 for t in (self._dtype, tf.bool, self._dtype)]
+                 for t in (self._dtype, tf.bool, self._dtype, tf.int32)]
 
         def body(i, z, kernel_results, step_seed, draws, stats):
             this_seed, step_seed = tfp.random.split_seed(step_seed)
             z, kernel_results = sampler.one_step(z, kernel_results, seed=this_seed)
             draws = draws.write(i, to_theta(z, factor, dense=self._dense))
-            values = kernels.step_statistics(kernel_results, kernel=self._kernel)
+            values = (*kernels.step_statistics(kernel_results, kernel=self._kernel),
+                      kernels.leapfrogs_taken(kernel_results, kernel=self._kernel))
             return i + 1, z, kernel_results, step_seed, draws, [s.write(i, v) for s, v in zip(stats, values)]
 
         _, z, kernel_results, _, draws, stats = tf.while_loop(
@@ -168,13 +170,14 @@ class ChunkRunner:
             step_size: the step size a restart starts from.
             target_accept_prob: the adaptation's target.
             num_leapfrog_steps: mean leapfrog steps (HMC).
-            keep_draws: return the draws and statistics (else None).
+            keep_draws: return the draws (else None).
             on_chunk: called with the number of steps after each chunk. Default value: None.
 
         Returns:
             A tuple (z, kernel_results, draws, stats): draws is numpy [num_steps, chain, D]
-            (theta coordinates) and stats a tuple of numpy [num_steps, chain] arrays
-            (acceptance probability, divergence, log-density), or None each.
+            (theta coordinates), or None unless `keep_draws`; stats a tuple of numpy
+            [num_steps, chain] arrays (acceptance probability, divergence, log-density,
+            leapfrog steps), or None for a phase of 0 steps.
         """
         inputs = self._inputs(factor, step_size, target_accept_prob, num_leapfrog_steps)
         draws, stats, done = [], [], 0
@@ -185,10 +188,9 @@ class ChunkRunner:
                 window=tf.constant(num_steps), **inputs)
             if keep_draws:
                 draws.append(chunk_draws.numpy()[:steps])
-                stats.append([s.numpy()[:steps] for s in chunk_stats])
+            stats.append([s.numpy()[:steps] for s in chunk_stats])
             done += steps
             if on_chunk is not None:
                 on_chunk(steps)
-        if not keep_draws or not draws:
-            return z, kernel_results, None, None
-        return z, kernel_results, np.concatenate(draws), tuple(np.concatenate(s) for s in zip(*stats))
+        stats = tuple(np.concatenate(s) for s in zip(*stats)) if stats else None
+        return z, kernel_results, np.concatenate(draws) if draws else None, stats

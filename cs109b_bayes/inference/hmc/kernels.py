@@ -28,7 +28,7 @@ import tensorflow_probability as tfp
 
 from cs109b_bayes import tfp_internals
 
-__all__ = ["KERNELS", "JitteredHamiltonianMonteCarlo", "adapted_step_size", "build_kernel",
+__all__ = ["KERNELS", "JitteredHamiltonianMonteCarlo", "adapted_step_size", "build_kernel", "leapfrogs_taken",
            "restart_adaptation", "step_statistics"]
 
 KERNELS = ("nuts", "hmc")
@@ -185,6 +185,32 @@ def step_statistics(kernel_results, *, kernel):
     accept_prob = tf.exp(tf.minimum(tf.cast(0.0, log_accept.dtype), log_accept))
     accept_prob = tf.where(tf.math.is_nan(accept_prob), tf.zeros_like(accept_prob), accept_prob)
     return accept_prob, divergent, log_prob
+
+
+def leapfrogs_taken(kernel_results, *, kernel):
+    """Leapfrog steps (gradient evaluations) each chain took in the last step, int32 [chain].
+
+    NUTS reports its own count; jittered HMC reports the mean path length L (the
+    drawn length averages to it, so totals over many steps are unbiased).
+
+    Args:
+        kernel_results: results of a kernel from `build_kernel`.
+        kernel: `"nuts"` or `"hmc"`.
+
+    Returns:
+        An int32 tensor [chain].
+
+    #### Examples
+
+    ```python
+    leapfrogs_taken(results, kernel="nuts")      # e.g. [7, 15, 7, 7]
+    ```
+    """
+    inner = kernel_results.inner_results
+    shape = tf.shape(inner.log_accept_ratio)
+    if kernel == "nuts":
+        return tf.cast(tf.broadcast_to(inner.leapfrogs_taken, shape), tf.int32)
+    return tf.broadcast_to(tf.cast(inner.accepted_results.num_leapfrog_steps, tf.int32), shape)
 
 
 def adapted_step_size(kernel_results):

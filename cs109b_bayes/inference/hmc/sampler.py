@@ -216,7 +216,7 @@ def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_ch
                 theta = to_theta(z, tf.constant(factor, dtype), dense=dense)
                 factor = metric.regularised_cholesky(draws, dense=dense)
                 z = to_z(theta, tf.constant(factor, dtype), dense=dense)
-        z, kernel_results, draws, (accept, divergent, log_prob) = runner.run_phase(
+        z, kernel_results, draws, (accept, divergent, log_prob, kept_leapfrogs) = runner.run_phase(
             z, kernel_results, stream, num_steps=num_results, restart=False, factor=factor, step_size=step_size,
             keep_draws=True, on_chunk=on_chunk, **tuning)
         seconds = time.perf_counter() - sample_started
@@ -236,4 +236,5 @@ def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_ch
         seed=seed,
         kernel=kernel,
         num_burnin_steps=num_burnin_steps,
+        num_gradient_evals=int(kept_leapfrogs.sum()),
     )

@@ -21,6 +21,13 @@ a candidate (by name, by shape, by position): it scores only if the reference is
 Labs 13, 15 and 16 (`NEW_CASES`) are attacked the same way, and lab16.acquire also by the attack its old
 check invited: reading the checker's ranking of the scores (`reads_the_ranking`).
 
+Labs 10-12 (`LAB10_12_CASES`): lab10.reparameterize is also graded on its gradients, but those follow from
+the value (dz/dz_mean = 1, dz/dz_log_var = (z - z_mean) / 2), so a leaked z could be returned as a tensor
+with the right gradients (`_fake_reparameterization`; it passes a copy of the old check, which computed z
+first). lab10.train_step is graded on the variables after the step too, so its reader takes the step and
+fakes only the three losses. Their inputs are TensorFlow constants (nothing to write into); the numpy
+inputs of labs 11 and 12, and lab 12's stand-in encoder's weights, are copies.
+
 Questions not here: answers graded on statistics of random draws with no reference value
 (lab01.resample, lab02.metropolis_step, lab09.sample_hidden), or on TensorFlow gradients, which a
 returned value cannot fake (lab04.log_posterior_tf, lab04.hack, lab05.elbo_estimate), values computed in
@@ -303,6 +310,89 @@ NEW_CASES = [
 CASES += NEW_CASES
 
 
+# ---- labs 10-12 ----
+
+def _reparameterize(z_mean, z_log_var, eps):
+    import tensorflow as tf
+
+    return z_mean + tf.exp(0.5 * z_log_var) * eps
+
+
+def _fake_reparameterization(found, z_mean, z_log_var, eps):
+    """The found z as a tensor whose gradients are also right: dz/dz_mean = 1, dz/dz_log_var = (z - z_mean) / 2."""
+    import tensorflow as tf
+
+    found = tf.constant(found, z_mean.dtype)
+    return (found + (z_mean - tf.stop_gradient(z_mean))
+            + 0.5 * (z_log_var - tf.stop_gradient(z_log_var)) * (found - z_mean))
+
+
+def _vae_losses(x, eps, encoder, decoder):
+    import tensorflow as tf
+
+    z_mean, z_log_var = encoder(x, training=True)
+    logits = decoder(z_mean + tf.exp(0.5 * z_log_var) * eps, training=True)
+    reconstruction = tf.reduce_sum(tf.nn.softplus(logits) - x * logits, axis=-1)
+    kl = 0.5 * tf.reduce_sum(tf.exp(z_log_var) + z_mean**2 - 1.0 - z_log_var, axis=-1)
+    return tf.reduce_mean(reconstruction + kl), tf.reduce_mean(reconstruction), tf.reduce_mean(kl)
+
+
+def _train_step(x, eps, encoder, decoder, optimizer):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        losses = _vae_losses(x, eps, encoder, decoder)
+    variables = encoder.trainable_variables + decoder.trainable_variables
+    optimizer.apply_gradients(zip(tape.gradient(losses[0], variables), variables))
+    return losses
+
+
+def _steps_then_returns(found, x, eps, encoder, decoder, optimizer):
+    """Takes the step (the check compares the variables too) and returns the three losses it found."""
+    _train_step(x, eps, encoder, decoder, optimizer)
+    return found
+
+
+def _fit_kl(codes):
+    m, s = codes.mean(axis=0), np.cov(codes.T, bias=True)
+    return 0.5 * (np.trace(s) + m @ m - codes.shape[1] - np.linalg.slogdet(s)[1])
+
+
+def _encode(encoder, x, passes):
+    return np.stack([np.asarray(encoder(x)[0]) for _ in range(passes)])
+
+
+def _stand_in_codes(encoder, x, passes):
+    """What lab 12's stand-in encoder gives on its passes (z_mean = x @ weights + call number), without calling it."""
+    return (x @ encoder.weights)[None] + np.arange(passes, dtype=np.float32)[:, None, None]
+
+
+def _encodes_then_returns(found, encoder, x, passes):
+    """Makes the encoder calls the check counts and returns the codes it found."""
+    _encode(encoder, x, passes)
+    return found
+
+
+LAB10_12_CASES = [
+    Case("lab10.reparameterize", "reparameterize", _reparameterize,
+         {"build": _fake_reparameterization, "rtol": 1e-5}),
+    Case("lab10.reconstruction_loss", "reconstruction_loss",
+         lambda x, logits: np.sum(np.logaddexp(0.0, _as_float(logits)) - _as_float(x) * _as_float(logits), axis=-1),
+         {"rtol": 1e-5}),
+    Case("lab10.kl_divergence", "kl_divergence",
+         lambda m, v: 0.5 * np.sum(np.exp(_as_float(v)) + _as_float(m) ** 2 - 1.0 - _as_float(v), axis=-1)),
+    Case("lab10.train_step", "train_step", _train_step,
+         {"look_for": lambda x, eps, encoder, decoder, optimizer: _vae_losses(x, eps, encoder, decoder),
+          "build": _steps_then_returns, "rtol": 1e-5}),
+    Case("lab11.gaussian_fit_kl", "gaussian_fit_kl", _fit_kl),
+    Case("lab11.interpolate", "interpolate", lambda a, b, num: a + np.linspace(0.0, 1.0, num)[:, None] * (b - a)),
+    Case("lab12.encode_repeatedly", "encode_repeatedly", _encode,
+         {"look_for": _stand_in_codes, "build": _encodes_then_returns}),
+    Case("lab12.epistemic_spread", "epistemic_spread", lambda z: z.std(axis=0).mean(axis=-1)),
+]
+CASES += LAB10_12_CASES
+
+
 def answer(case, *, spy, log):
     """The frame-reading answer to `case`, noting in `log` whether each call found its reference."""
     if case.question == "lab07.scaled_kl":
@@ -409,7 +499,8 @@ def writes_into_its_inputs(oracle):
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.question in (
     "lab01.ols", "lab01.ols_se", "lab01.interval", "lab02.log_posterior", "lab03.forward", "lab08.flipout_dense",
-    "lab08.local_reparam_dense")], ids=lambda c: c.question)
+    "lab08.local_reparam_dense", "lab11.gaussian_fit_kl", "lab11.interpolate", "lab12.encode_repeatedly",
+    "lab12.epistemic_spread")], ids=lambda c: c.question)
 def test_an_answer_that_writes_into_its_inputs_does_not_move_the_reference(case):
     result = cb.check(case.question, **{case.answer: writes_into_its_inputs(case.oracle)})
     assert not result.passed and not result.internal_error, result.text()
@@ -479,6 +570,104 @@ def test_each_write_moves_the_reference(question_id, name, write):
     after = writes_then_answers(question_id, write)(*inputs)
     moved = [not np.allclose(a, b) for a, b in zip(_pieces(before), _pieces(after))]
     assert any(moved), (before, after)
+
+
+# ---- labs 11 and 12: the same writes, shown to move the reference ----
+
+class _StandIn:
+    """Lab 12's stand-in encoder as the answer sees it: call number c gives z_mean = x @ weights + c."""
+
+    def __init__(self, weights):
+        self.weights, self.calls = weights, 0
+
+    def __call__(self, x, **kwargs):
+        z_mean = x @ self.weights + self.calls
+        self.calls += 1
+        return [z_mean, np.zeros_like(z_mean)]
+
+
+def _double_the_ends(z_start, z_end, num_points):
+    _double(z_start, z_end)
+
+
+def _double_x(encoder, x, passes):
+    x *= 2.0
+
+
+def _double_the_weights(encoder, x, passes):
+    encoder.weights *= 2.0
+
+
+# (question, answer, what the answer writes into its inputs, typical inputs) for labs 11 and 12
+IN_PLACE_10_12 = [
+    ("lab11.gaussian_fit_kl", "gaussian_fit_kl", _double,
+     lambda rng: (rng.normal(size=(300, 2)) @ np.array([[1.0, 0.0], [0.8, 0.5]]) + 1.0,)),
+    ("lab11.interpolate", "interpolate", _double_the_ends,
+     lambda rng: (rng.normal(size=3), rng.normal(size=3), 6)),
+    ("lab12.encode_repeatedly", "encode_repeatedly", _double_x,
+     lambda rng: (_StandIn(rng.normal(size=(10, 2))), rng.random((4, 10)), 5)),
+    ("lab12.encode_repeatedly", "encode_repeatedly", _double_the_weights,
+     lambda rng: (_StandIn(rng.normal(size=(10, 2))), rng.random((4, 10)), 5)),
+    ("lab12.epistemic_spread", "epistemic_spread", _double, lambda rng: (rng.normal(size=(8, 4, 2)),)),
+]
+ORACLES_10_12 = {case.question: case.oracle for case in LAB10_12_CASES}
+
+
+def writes_then_answers_10_12(question_id, write):
+    oracle = ORACLES_10_12[question_id]
+
+    def answer(*args):
+        write(*args)
+        return oracle(*args)
+
+    return answer
+
+
+@pytest.mark.parametrize("question_id, name, write, inputs", IN_PLACE_10_12,
+                         ids=[f"{row[0]}-{row[2].__name__}" for row in IN_PLACE_10_12])
+def test_an_answer_that_writes_into_its_inputs_fails_labs_11_12(question_id, name, write, inputs):
+    result = cb.check(question_id, **{name: writes_then_answers_10_12(question_id, write)})
+    assert not result.passed and not result.internal_error, result.text()
+
+
+@pytest.mark.parametrize("question_id, name, write, inputs", IN_PLACE_10_12,
+                         ids=[f"{row[0]}-{row[2].__name__}" for row in IN_PLACE_10_12])
+def test_each_write_moves_the_reference_labs_11_12(question_id, name, write, inputs):
+    """A check that computed its reference from the arrays (or the encoder) it handed over would be fooled."""
+    before = ORACLES_10_12[question_id](*inputs(np.random.default_rng(SEED)))
+    after = writes_then_answers_10_12(question_id, write)(*inputs(np.random.default_rng(SEED)))
+    assert not np.allclose(before, after), (before, after)
+
+
+# ---- lab10.reparameterize: a leaked z passes the gradient checks too ----
+
+# A copy of the old lab10.reparameterize check: z computed before the answer is called.
+question("lab00.reparameterize_reference_first", hint="h")(_as_checker_code("""
+    def reparameterize_reference_first(*, reparameterize):
+        import tensorflow as tf
+
+        rng = fresh_rng()
+        z_mean, z_log_var, eps = (rng.normal(size=(5, 3)).astype(np.float32) for _ in range(3))
+        expected = z_mean + np.exp(0.5 * z_log_var) * eps
+        mean_t, log_var_t = tf.constant(z_mean), tf.constant(z_log_var)
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch([mean_t, log_var_t])
+            z = reparameterize(mean_t, log_var_t, tf.constant(eps))
+            total = tf.reduce_sum(z)
+        expect_close("z", z, expected, rtol=1e-4, atol=1e-5)
+        expect_close("d sum(z) / d z_mean", tape.gradient(total, mean_t), np.ones_like(z_mean))
+        expect_close("d sum(z) / d z_log_var", tape.gradient(total, log_var_t), 0.5 * np.exp(0.5 * z_log_var) * eps,
+                     rtol=1e-4, atol=1e-5)
+""", "reparameterize_reference_first"))
+
+
+def test_a_leaked_z_passed_the_old_reparameterize_check_with_its_gradients():
+    case = next(c for c in LAB10_12_CASES if c.question == "lab10.reparameterize")
+    log = []
+    result = cb.check("lab00.reparameterize_reference_first", reparameterize=answer(case, spy=False, log=log))
+    assert result.passed and log == [True], (result.text(), log)
+    result = cb.check("lab10.reparameterize", reparameterize=answer(case, spy=False, log=log))
+    assert not result.passed and log == [True, False], (result.text(), log)
 
 
 # ---- lab16.acquire: its old check ranked the pool (`top = np.argsort(-scores)`) before calling the answer ----

@@ -145,6 +145,38 @@ def test_gaussian_fit_kl():
            gaussian_fit_kl=lambda c: 0.5 * np.sum(c.var(0) + c.mean(0) ** 2 - 1 - np.log(c.var(0))))
 
 
+def _fit_kl(codes, *, dtype=np.float64, bias=True):
+    codes = np.asarray(codes, dtype=dtype)
+    m, s = codes.mean(0), np.cov(codes.T, bias=bias).astype(dtype)
+    return 0.5 * (np.trace(s) + m @ m - codes.shape[1] - np.linalg.slogdet(s)[1])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_gaussian_fit_kl_tells_the_divisor(seed, monkeypatch):
+    """np.cov's default divides by n - 1: on 200-800 codes that moved the KL by less than the tolerance, so it
+    passed about half the time. Now it fails on every seed, and a float32 answer still passes."""
+    monkeypatch.setenv("CS109B_CHECK_SEED", str(seed))
+    unbiased = _fails("lab11.gaussian_fit_kl", gaussian_fit_kl=lambda c: _fit_kl(c, bias=False))
+    assert "n - 1" in unbiased.message and "divides by n" in unbiased.message
+    _passes("lab11.gaussian_fit_kl", gaussian_fit_kl=_fit_kl)
+    _passes("lab11.gaussian_fit_kl", gaussian_fit_kl=lambda c: _fit_kl(c, dtype=np.float32))
+
+
+def test_gaussian_fit_kl_an_answer_that_centres_the_codes_in_place_fails():
+    def centres_in_place(codes):
+        kl = _fit_kl(codes)
+        codes -= codes.mean(axis=0)      # "tidying up" the caller's array: the mean term of its KL is gone
+        return kl
+
+    _passes("lab11.gaussian_fit_kl", gaussian_fit_kl=centres_in_place)   # the reference uses the checker's codes
+
+    def scales_then_answers(codes):
+        codes *= 2.0                     # writes into its input, then answers for what it wrote
+        return _fit_kl(codes)
+
+    _fails("lab11.gaussian_fit_kl", gaussian_fit_kl=scales_then_answers)
+
+
 def test_interpolate():
     right = lambda a, b, n: a + np.linspace(0, 1, n)[:, None] * (b - a)  # noqa: E731
     _passes("lab11.interpolate", interpolate=right)
@@ -168,6 +200,21 @@ def test_encode_repeatedly():
            encode_repeatedly=lambda enc, x, t: np.stack([np.asarray(enc(x)[1]) for _ in range(t)]))
     _fails("lab12.encode_repeatedly",  # passes on the last axis
            encode_repeatedly=lambda enc, x, t: np.stack([np.asarray(enc(x)[0]) for _ in range(t)], axis=-1))
+
+
+def test_encode_repeatedly_an_answer_that_rescales_x_in_place_fails():
+    """The check handed its own x to the answer: `x /= 2` in place, then encoding, moved the reference with it."""
+    def halves_x_in_place(enc, x, t):
+        x /= 2.0                          # a "normalisation" written into the caller's array
+        return np.stack([np.asarray(enc(x)[0]) for _ in range(t)])
+
+    _fails("lab12.encode_repeatedly", encode_repeatedly=halves_x_in_place)
+
+    def doubles_the_weights(enc, x, t):
+        enc.weights *= 2.0                # writes into the stand-in encoder's weights
+        return np.stack([np.asarray(enc(x)[0]) for _ in range(t)])
+
+    _fails("lab12.encode_repeatedly", encode_repeatedly=doubles_the_weights)
 
 
 def test_epistemic_spread():

@@ -36,13 +36,13 @@ def _reparameterize(*, reparameterize):
     z_mean = rng.normal(size=(n, d)).astype(np.float32)
     z_log_var = rng.normal(scale=1.5, size=(n, d)).astype(np.float32)
     eps = rng.normal(size=(n, d)).astype(np.float32)
-    expected = z_mean + np.exp(0.5 * z_log_var) * eps
     mean_t, log_var_t = tf.constant(z_mean), tf.constant(z_log_var)
     with tf.GradientTape(persistent=True) as tape:
         tape.watch([mean_t, log_var_t])
         z = reparameterize(mean_t, log_var_t, tf.constant(eps))
         total = tf.reduce_sum(tf.convert_to_tensor(z, tf.float32)) if z is not None and z is not Ellipsis else None
     got = answer_array("reparameterize(z_mean, z_log_var, epsilon)", z)
+    expected = z_mean + np.exp(0.5 * z_log_var) * eps        # after the call: never in this frame before it
     if got.shape == expected.shape and np.allclose(got, z_mean + np.exp(z_log_var) * eps, rtol=1e-4, atol=1e-5):
         raise CheckFailed("reparameterize(z_mean, z_log_var, epsilon): your noise is scaled by exp(z_log_var), "
                           "the variance; z needs the standard deviation (z_log_var is log sigma^2)")
@@ -143,19 +143,20 @@ def _train_step(*, train_step):
     rng = fresh_rng()
     seed = int(rng.integers(0, 10_000))
     pixels, batch = 24, int(rng.integers(4, 9))
-    models = []
-    for _ in range(2):  # two identical copies: the student's and the reference
-        encoder = vae.build_encoder(input_dim=pixels, hidden_units=(8,), latent_dim=2, seed=seed)
-        decoder = vae.build_decoder(latent_dim=2, hidden_units=(8,), output_dim=pixels, seed=seed + 1)
-        models.append((encoder, decoder))
+
+    def build_models():  # called twice, the same seeds: identical copies, the student's and then the reference
+        return (vae.build_encoder(input_dim=pixels, hidden_units=(8,), latent_dim=2, seed=seed),
+                vae.build_decoder(latent_dim=2, hidden_units=(8,), output_dim=pixels, seed=seed + 1))
+
+    encoder, decoder = build_models()
     x = tf.constant((rng.random((batch, pixels)) < 0.4).astype(np.float32))
     eps = tf.constant(rng.normal(size=(batch, 2)).astype(np.float32))
-    (encoder, decoder), (ref_encoder, ref_decoder) = models
     # your reparameterize / reconstruction_loss / kl_divergence are replaced by reference versions
     # here, so this check judges the step alone (Questions 1-3 have their own checks)
     with using_references(train_step, reparameterize=_reference_reparameterize,
                           reconstruction_loss=_reference_reconstruction_loss, kl_divergence=_reference_kl):
         out = train_step(x, eps, encoder, decoder, tf_keras.optimizers.SGD(learning_rate=0.05))
+    ref_encoder, ref_decoder = build_models()   # after the call: the reference models are never in reach of it
     expected = _reference_step(x, eps, ref_encoder, ref_decoder, tf_keras.optimizers.SGD(learning_rate=0.05))
     expect_answered("train_step(x, epsilon, encoder, decoder, optimizer)", out)
     if not isinstance(out, (tuple, list)) or len(out) != 3:

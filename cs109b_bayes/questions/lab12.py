@@ -31,8 +31,8 @@ def _encode_repeatedly(*, encode_repeatedly):
     n, pixels, d, passes = int(rng.integers(2, 6)), 10, 2, int(rng.integers(4, 9))
     weights = rng.normal(size=(pixels, d)).astype(np.float32)
     x = rng.random((n, pixels)).astype(np.float32)
-    encoder = _CountingEncoder(weights)
-    got = answer_array("encode_repeatedly(encoder, x, num_passes)", encode_repeatedly(encoder, x, passes))
+    encoder = _CountingEncoder(weights.copy())      # copies: writing into them cannot move the reference
+    got = answer_array("encode_repeatedly(encoder, x, num_passes)", encode_repeatedly(encoder, x.copy(), passes))
     expect_true(got.shape == (passes, n, d),
                 f"encode_repeatedly should return shape ({passes}, {n}, {d}), got {got.shape}")
     expect_true(encoder.calls == passes,

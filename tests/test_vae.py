@@ -1,5 +1,6 @@
 """Tests of `cs109b_bayes.vae` and `cs109b_bayes.plotting.vae`: closed forms, bounds, shapes, save/load, bad input."""
 
+import functools
 import math
 import random
 
@@ -311,6 +312,112 @@ def test_global_random_streams_are_untouched(digits, flipout, untouched):
         untouched(lambda: np.random.rand())
     with pytest.raises(AssertionError, match="Python"):
         untouched(lambda: random.random())
+
+
+def test_a_second_call_and_a_rebuilt_model_trace_nothing(digits):
+    """The compiled epoch is cached: training again (other data size, new Adam) or a rebuilt model retraces nothing."""
+    from cs109b_bayes.vae import compiled
+
+    x_train, x_test, _ = digits
+    compiled.clear_cache()
+
+    def build(seed=13):
+        return cb.vae.build_vae(encoder_units=(16,), decoder_units=(16,), seed=seed)
+
+    vae = build()
+    train = functools.partial(cb.vae.train, batch_size=64, seed=1, jit_compile=True)
+    train(vae, x_train[:256], epochs=1, validation_images=x_test[:40])
+    program = compiled.epoch_program(vae, batch_size=64, jit_compile=True)
+    traces = program.tracing_count()
+    assert traces == 3    # the epoch, its XLA step, the validation step: each once
+    train(vae, x_train[:200], epochs=2, validation_images=x_test[:72])
+    train(vae, x_train[:300], epochs=1, reset_optimizer=True, learning_rate=3e-4)
+    hits = compiled.cache_info().hits
+    again = build()                                    # a notebook cell run again
+    train(again, x_train[:256], epochs=1, validation_images=x_test[:40])
+    assert compiled.cache_info().hits == hits + 1
+    assert compiled.epoch_program(again, batch_size=64, jit_compile=True) is program
+    assert program.tracing_count() == traces
+    again.decoder.trainable = False                    # fewer trainable variables: another program
+    train(again, x_train[:256], epochs=1)
+    assert compiled.epoch_program(again, batch_size=64, jit_compile=True) is not program
+    # the controls: another build (seed) or batch size gets its own program, traced anew
+    other = build(seed=14)
+    train(other, x_train[:256], epochs=1)
+    assert compiled.epoch_program(other, batch_size=64, jit_compile=True) is not program
+    train(vae, x_train[:256], epochs=1, batch_size=32)
+    assert compiled.epoch_program(vae, batch_size=32, jit_compile=True).tracing_count() == 2
+    assert program.tracing_count() == traces
+
+
+def test_auto_compiles_with_xla_from_2000_steps(digits):
+    """jit_compile="auto": no XLA for a short call (its compile would dominate), XLA from 2,000 steps."""
+    from cs109b_bayes.vae import compiled
+
+    x = digits[0][:64]
+    compiled.clear_cache()
+    short, long = (cb.vae.build_vae(encoder_units=(8,), decoder_units=(8,), seed=s) for s in (18, 19))
+    cb.vae.train(short, x, epochs=31, batch_size=1, seed=0)      # 1,984 steps
+    cb.vae.train(long, x, epochs=32, batch_size=1, seed=0)       # 2,048 steps
+    assert compiled.epoch_program(short, batch_size=1, jit_compile=False).tracing_count() == 2
+    assert compiled.epoch_program(short, batch_size=1, jit_compile=True).tracing_count() == 0   # never ran
+    assert compiled.epoch_program(long, batch_size=1, jit_compile=True).tracing_count() == 2
+    assert compiled.epoch_program(long, batch_size=1, jit_compile=False).tracing_count() == 0
+
+
+@pytest.mark.parametrize("flipout, jit_compile", [(False, True), (True, False)])
+def test_a_cached_program_gives_the_numbers_of_an_uncached_run(digits, flipout, jit_compile):
+    """A rebuilt model trained through another model's compiled program = the same model traced afresh.
+
+    The template's own state is left as it was, and continuing training through the cache
+    matches continuing an uncached run.
+    """
+    from cs109b_bayes.vae import compiled
+
+    x_train, x_test, _ = digits
+    x = x_train[:200]
+
+    def build():
+        return cb.vae.build_vae(encoder_units=(16,), decoder_units=(16,), flipout_encoder=flipout,
+                                num_train_examples=200, seed=15)
+
+    def run(model):
+        first = cb.vae.train(model, x, epochs=2, batch_size=64, seed=2, validation_images=x_test[:40],
+                             jit_compile=jit_compile)
+        second = cb.vae.train(model, x[:150], epochs=1, batch_size=64, seed=2, learning_rate=5e-4,
+                              jit_compile=jit_compile)
+        return first.history, second.history, [v.numpy() for v in model.variables + model.optimizer.variables]
+
+    compiled.clear_cache()
+    template = build()
+    cb.vae.train(template, x, epochs=1, batch_size=64, seed=2, validation_images=x_test[:40],
+                 jit_compile=jit_compile)
+    snapshot = [v.numpy() for v in template.variables + template.optimizer.variables]
+    cached = run(build())
+    assert compiled.epoch_program(template, batch_size=64, jit_compile=jit_compile).model is template
+    for before, after in zip(snapshot, template.variables + template.optimizer.variables):
+        np.testing.assert_array_equal(after.numpy(), before)
+    compiled.clear_cache()
+    uncached = run(build())
+    assert cached[0] == uncached[0] and cached[1] == uncached[1]
+    for a, b in zip(cached[2], uncached[2]):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(snapshot[0], cached[2][0])   # the control: training moved the weights
+
+
+def test_a_program_refuses_a_model_of_another_architecture(digits):
+    from cs109b_bayes.vae import compiled
+
+    x_train, _, _ = digits
+    vae = cb.vae.build_vae(encoder_units=(16,), decoder_units=(16,), seed=16)
+    cb.vae.train(vae, x_train[:64], epochs=1, batch_size=64, seed=0, jit_compile=False)
+    program = compiled.epoch_program(vae, batch_size=64, jit_compile=False)
+    wider = cb.vae.build_vae(encoder_units=(32,), decoder_units=(16,), seed=16)
+    wider.compile(optimizer=tf_keras.optimizers.Adam())
+    wider.optimizer.build(wider.trainable_variables)
+    with pytest.raises(ValueError, match="template"):
+        with compiled.bound(program, wider):
+            pass
 
 
 # ---------------------------------------------------------------- shapes and models

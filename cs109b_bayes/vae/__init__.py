@@ -18,6 +18,7 @@ The modules, one job each:
 - `models`: the `VAE` and `AE` tf_keras models (stateless, seeded training noise);
 - `builders`: `build_vae` / `build_ae` (the lecture's architecture in one call);
 - `training`: `train` (seeded shuffling, Adam that carries over between calls) and `TrainResult`;
+- `compiled`: the cached compiled epochs of `train` (`epoch_program`, `bound`, `cache_info`, `clear_cache`);
 - `evaluation`: `evaluate` (held-out ELBO, its parts, the importance-weighted bound) and `HeldOutScore`;
 - `manifold`: `decode_manifold`;
 - `digits`: a digit classifier for measuring decoded images and latent separability;

@@ -18,6 +18,7 @@ import tf_keras
 
 from cs109b_bayes import progress as cb_progress
 from cs109b_bayes import seeds
+from cs109b_bayes.vae import compiled
 from cs109b_bayes.vae.checks import check_image_batch, positive_int, positive_scale
 from cs109b_bayes.vae.networks import has_flipout
 
@@ -53,6 +54,7 @@ class TrainResult:
 
 
 _FLIPOUT_XLA_EXAMPLES = 100_000  # "auto" compiles a Flipout encoder with XLA from this many examples
+_XLA_STEPS = 2_000  # "auto" compiles a dense encoder's step with XLA from this many optimizer steps
 
 
 def _epoch_order(num_examples, base, epoch):
@@ -60,36 +62,6 @@ def _epoch_order(num_examples, base, epoch):
     keys = tf.random.stateless_uniform([num_examples], seed=tf.random.experimental.stateless_fold_in(
         base, tf.constant(epoch, tf.int32)), dtype=tf.float64)
     return tf.argsort(keys)
-
-
-def _epoch_function(model, num_examples, batch_size, jit_compile):
-    """One compiled call per epoch: every optimizer step of the epoch in one `tf.while_loop`.
-
-    The images stay on the device; the epoch's order (see `_epoch_order`) is cut into full
-    batches, and a last, smaller batch takes the remainder. Each step is the model's own
-    `train_step`, so the noise, the loss and the metrics are the model's. With `jit_compile`
-    the full-batch step is an XLA cluster launched from the loop (the loop itself stays a
-    TensorFlow loop: on CPU, XLA's own while loop ran these steps about 1.5x slower); the
-    remainder step, once per epoch, runs without XLA, which halves the compile time (its
-    latent noise then comes from TensorFlow's, not XLA's, stateless random bits).
-    """
-    full, rest = divmod(num_examples, batch_size)
-    step = tf.function(model.train_step, jit_compile=True) if jit_compile else model.train_step
-
-    def run_epoch(x, order):
-        if full:
-            batches = tf.reshape(order[:full * batch_size], [full, batch_size])
-
-            def body(b):
-                step(tf.gather(x, batches[b]))
-                return (b + 1,)
-
-            tf.while_loop(lambda b: b < full, body, (tf.constant(0),))
-        if rest:
-            model.train_step(tf.gather(x, order[full * batch_size:]))
-        return {m.name: m.result() for m in model.metrics}
-
-    return tf.function(run_epoch)
 
 
 def _validation_metrics(model, validate, batches):
@@ -125,13 +97,15 @@ def train(model, images, *, epochs, batch_size=128, learning_rate=1e-3, validati
     Calling `train` again continues training: the model keeps its Adam optimizer (step
     count and moment estimates; its learning rate is set to `learning_rate`), its noise
     counter and its epoch count, so two calls of one epoch each give the same model as one
-    call of two epochs. `reset_optimizer=True` starts a fresh Adam instead.
+    call of two epochs (with the same `jit_compile`). `reset_optimizer=True` starts a fresh Adam instead.
 
     Each epoch is one compiled call: every optimizer step runs inside one `tf.function`
-    over a `tf.while_loop` (each step an XLA cluster by default), on images that stay on
-    the device, so no per-step host work remains. `bench/vae_throughput.py` compares the
-    rate with a plain `Model.fit` and with the machine's matmul throughput at the same
-    shapes.
+    over a `tf.while_loop` (each step an XLA cluster in long runs), on images that stay on
+    the device, so no per-step host work remains. The compiled epoch is cached (see
+    `cs109b_bayes.vae.compiled`): another call on the same model, on any number of images,
+    or on a new model of the same `build_vae` / `build_ae` build (same options and seed),
+    traces and compiles nothing. `bench/vae_throughput.py` compares the rate with a plain
+    `Model.fit` and with the machine's matmul throughput at the same shapes.
 
     Args:
         model: a `VAE` or `AE`.
@@ -143,11 +117,15 @@ def train(model, images, *, epochs, batch_size=128, learning_rate=1e-3, validati
         seed: int seed of the shuffling. Default value: 0.
         reset_optimizer: start a fresh Adam (step count 0, no moments) even if the model
             already has one. Default value: False.
-        jit_compile: compile each epoch with XLA: True, False, or "auto", which uses XLA
-            except for a short run (under 100,000 examples in all) of an encoder with
-            Flipout layers: XLA compiles a Flipout encoder's step in 10-30 s on 2 shared
-            CPU cores, then trains it about 1.7x faster than without XLA, so it pays off
-            only for longer runs. Default value: "auto".
+        jit_compile: compile each step with XLA: True, False, or "auto", which uses XLA
+            for a call of at least 2,000 optimizer steps (at least 100,000 examples for an
+            encoder with Flipout layers) and not for a shorter one. XLA adds 1-2 s of
+            compilation on 2 quiet CPU cores (10-30 s for a Flipout encoder) and then
+            trains the lecture's VAE about 1.3x faster per example (a Flipout encoder
+            1.7x), so it pays off only for longer runs (`bench/vae_throughput.py`). The
+            choice is made per call from its arguments: calls of different lengths may
+            differ in it, and XLA draws other random bits, so pass True or False to make
+            several short calls give exactly the numbers of one long one. Default value: "auto".
         steps_per_execution: kept for compatibility and checked, otherwise unused: every
             epoch is one compiled call (all its steps in one `tf.while_loop`), so there is
             no per-step host work left to batch. Default value: 16.
@@ -186,22 +164,26 @@ def train(model, images, *, epochs, batch_size=128, learning_rate=1e-3, validati
         x_val = check_image_batch(validation_images, model.input_dim, name="validation_images")
         validation = [tf.constant(x_val[i:i + 1024]) for i in range(0, len(x_val), 1024)]
     if jit_compile == "auto":
-        jit_compile = not has_flipout(model.encoder) or epochs * len(x) >= _FLIPOUT_XLA_EXAMPLES
+        if has_flipout(model.encoder):
+            jit_compile = epochs * len(x) >= _FLIPOUT_XLA_EXAMPLES
+        else:
+            jit_compile = epochs * -(-len(x) // batch_size) >= _XLA_STEPS
     model.compile(optimizer=_optimizer(model, learning_rate, reset_optimizer), jit_compile=bool(jit_compile))
     model.optimizer.build(model.trainable_variables)   # its slots exist before the compiled loop runs
-    run_epoch = _epoch_function(model, len(x), batch_size, bool(jit_compile))
-    validate = tf.function(model.test_step, jit_compile=bool(jit_compile))
-    pixels = tf.constant(x)
+    program = compiled.epoch_program(model, batch_size=batch_size, jit_compile=bool(jit_compile))
+    pixels = tf.constant(x, tf.float32)
+    full_batches = tf.constant(len(x) // batch_size, tf.int32)
     base = tf.constant(seeds.stateless_seed(seed, "vae shuffling"))
     history, ends = {}, []
     start = time.perf_counter()
     with cb_progress.bar(total=epochs, desc=f"train {type(model).__name__}", unit="epoch",
-                         progress=progress) as bar:
+                         progress=progress) as bar, compiled.bound(program, model) as runner:
         for epoch in range(first_epoch, first_epoch + epochs):
-            model.reset_metrics()
-            logs = {k: float(v) for k, v in run_epoch(pixels, _epoch_order(len(x), base, epoch)).items()}
+            runner.reset_metrics()
+            logs = {k: float(v) for k, v in program.run_epoch(pixels, _epoch_order(len(x), base, epoch),
+                                                              full_batches).items()}
             if validation:
-                logs.update(_validation_metrics(model, validate, validation))
+                logs.update(_validation_metrics(runner, program.validate, validation))
             for name, value in logs.items():
                 history.setdefault(name, []).append(value)
             ends.append(time.perf_counter())

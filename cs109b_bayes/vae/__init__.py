@@ -19,7 +19,7 @@ The modules, one job each:
 - `builders`: `build_vae` / `build_ae` (the lecture's architecture in one call);
 - `training`: `train` (seeded shuffling, Adam that carries over between calls) and `TrainResult`;
 - `compiled`: the cached compiled epochs of `train` (`epoch_program`, `bound`, `cache_info`, `clear_cache`);
-- `evaluation`: `evaluate` (held-out ELBO, its parts, the importance-weighted bound) and `HeldOutScore`;
+- `evaluation`: `evaluate` (held-out ELBO, its parts, the importance-weighted bound), `HeldOutScore` and `log_mean_exp`;
 - `manifold`: `decode_manifold`;
 - `digits`: a digit classifier for measuring decoded images and latent separability;
 - `density`: per-example importance-weighted bounds on log p(x) for several k (`DensityEstimate`);
@@ -57,9 +57,9 @@ canvas, grid = cb.vae.decode_manifold(vae)
 
 from cs109b_bayes.vae.anomaly import PcaGaussianMixture, roc_auc
 from cs109b_bayes.vae.builders import build_ae, build_vae
-from cs109b_bayes.vae.density import DensityEstimate, log_importance_weights, log_likelihood_bounds, log_mean_exp
+from cs109b_bayes.vae.density import DensityEstimate, log_importance_weights, log_likelihood_bounds
 from cs109b_bayes.vae.digits import classify_digits, digit_classifier, latent_knn_accuracy, manifold_classes
-from cs109b_bayes.vae.evaluation import HeldOutScore, evaluate
+from cs109b_bayes.vae.evaluation import HeldOutScore, evaluate, log_mean_exp
 from cs109b_bayes.vae.images import latent_grid, prepare_images
 from cs109b_bayes.vae.io import load, save
 from cs109b_bayes.vae.losses import analytic_kl, sampled_kl

@@ -35,37 +35,12 @@ import tensorflow as tf
 
 from cs109b_bayes import seeds
 from cs109b_bayes.vae.checks import check_image_batch, positive_int
-from cs109b_bayes.vae.evaluation import importance_log_weights
+from cs109b_bayes.vae.evaluation import importance_log_weights, log_mean_exp
 from cs109b_bayes.vae.losses import log_normal, log_standard_normal
 from cs109b_bayes.vae.models import VAE
 from cs109b_bayes.vae.networks import has_flipout
 
-__all__ = ["DensityEstimate", "log_importance_weights", "log_likelihood_bounds", "log_mean_exp"]
-
-
-def log_mean_exp(log_weights, *, axis=0):
-    """log (1/k) sum_j exp(log_weights_j) along `axis`, computed stably (shifted by the maximum).
-
-    Args:
-        log_weights: float array.
-        axis: the axis of the k weights. Default value: 0.
-
-    Returns:
-        A float64 numpy array with `axis` removed.
-
-    Raises:
-        ValueError: for an empty axis.
-
-    #### Examples
-
-    ```python
-    cb.vae.log_mean_exp(np.array([-1000.0, -1000.0]))      # -1000.0 (no underflow)
-    ```
-    """
-    values = np.asarray(log_weights, dtype=np.float64)
-    if values.shape[axis] == 0:
-        raise ValueError("log_mean_exp needs at least one weight along the axis")
-    return np.logaddexp.reduce(values, axis=axis) - math.log(values.shape[axis])
+__all__ = ["DensityEstimate", "log_importance_weights", "log_likelihood_bounds"]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -35,7 +35,7 @@ from cs109b_bayes.vae.losses import log_normal, log_standard_normal
 from cs109b_bayes.vae.models import VAE
 from cs109b_bayes.vae.networks import has_flipout
 
-__all__ = ["HeldOutScore", "evaluate", "importance_log_weights"]
+__all__ = ["HeldOutScore", "evaluate", "importance_log_weights", "log_mean_exp"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +77,31 @@ class HeldOutScore:
                 f"KL {self.kl:.2f} (Monte Carlo KL from the same k={self.num_samples} samples of z); "
                 f"-log p(x) <= {-self.log_likelihood:.2f} nats (importance-weighted, k={self.num_samples}); "
                 f"{self.num_examples} images")
+
+
+def log_mean_exp(log_weights, *, axis=0):
+    """log (1/k) sum_j exp(log_weights_j) along `axis`, computed stably (shifted by the maximum).
+
+    Args:
+        log_weights: float array.
+        axis: the axis of the k weights. Default value: 0.
+
+    Returns:
+        A float64 numpy array with `axis` removed.
+
+    Raises:
+        ValueError: for an empty axis.
+
+    #### Examples
+
+    ```python
+    cb.vae.log_mean_exp(np.array([-1000.0, -1000.0]))      # -1000.0 (no underflow)
+    ```
+    """
+    values = np.asarray(log_weights, dtype=np.float64)
+    if values.shape[axis] == 0:
+        raise ValueError("log_mean_exp needs at least one weight along the axis")
+    return np.logaddexp.reduce(values, axis=axis) - math.log(values.shape[axis])
 
 
 def importance_log_weights(model, x, seed, num_samples):
@@ -165,7 +190,7 @@ def evaluate(model, images, *, num_samples=100, batch_size=None, seed=0):
         batch_seed = tf.random.experimental.stateless_fold_in(base, b)
         log_px_z, log_ratio = (part.numpy().astype(np.float64) for part in step(x[start:start + batch_size],
                                                                                 batch_seed))
-        bound = np.logaddexp.reduce(log_px_z - log_ratio, axis=0) - math.log(k)
+        bound = log_mean_exp(log_px_z - log_ratio, axis=0)
         totals += [log_px_z.mean(axis=0).sum(), log_ratio.mean(axis=0).sum(), bound.sum()]
     log_px_z, kl, log_likelihood = totals / len(x)
     return HeldOutScore(elbo=float(log_px_z - kl), log_likelihood=float(log_likelihood),

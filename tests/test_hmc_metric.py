@@ -15,6 +15,14 @@ def window_draws(rng, n, num_chains=3, cov=COV):
     return rng.multivariate_normal(np.zeros(len(cov)), cov, size=(n, num_chains))
 
 
+def direct_intensity(draws, chain):
+    """Schaefer-Strimmer's intensity for one chain from np.corrcoef and the median mean-ESS."""
+    r = np.corrcoef(draws[:, chain, :], rowvar=False)[~np.eye(draws.shape[-1], dtype=bool)]
+    n_eff = np.clip(np.median(cb.diagnostics.effective_sample_size(draws[None, :, chain, :], method="mean")),
+                    2, len(draws))
+    return min(1.0, np.sum((1 - r**2) ** 2) / n_eff / np.sum(r**2))
+
+
 def direct_regularised(draws, *, dense):
     """The regulariser computed chain by chain with np.cov / np.var (the module's formulas)."""
     n, num_chains, num_dims = draws.shape
@@ -24,7 +32,8 @@ def direct_regularised(draws, *, dense):
         cov = np.atleast_2d(np.cov(draws[:, c, :], rowvar=False))
         var = np.diag(cov)
         if dense:
-            out.append(w * cov + (1 - w) * np.diag(var) + eps * np.eye(num_dims))
+            lam = direct_intensity(draws, c)
+            out.append((1 - lam) * cov + lam * np.diag(var) + eps * np.eye(num_dims))
         else:
             out.append(w * var + eps)                 # Stan's diagonal regulariser, exactly
     return np.array(out)
@@ -39,7 +48,7 @@ def test_regularised_covariance_matches_numpy(seed, n, dense):
 
 
 def test_diagonal_is_stans_shrinkage_and_dense_keeps_the_variances(seed):
-    """Stan: (n/(n+5)) var + 1e-3 (5/(n+5)). Ours (dense): off-diagonal shrunk by n/(n+5), variances kept."""
+    """Stan: (n/(n+5)) var + 1e-3 (5/(n+5)). Ours (dense): off-diagonal shrunk by 1 - lam, variances kept."""
     draws = window_draws(np.random.default_rng(seed), 25)
     var = draws.var(axis=0, ddof=1)
     np.testing.assert_allclose(metric.regularised_covariance(draws, dense=False),
@@ -47,7 +56,37 @@ def test_diagonal_is_stans_shrinkage_and_dense_keeps_the_variances(seed):
     dense = metric.regularised_covariance(draws, dense=True)
     np.testing.assert_allclose(np.diagonal(dense, axis1=1, axis2=2), var + 1e-3 * (5 / 30), rtol=1e-12)
     sample_cov = np.array([np.cov(draws[:, c, :], rowvar=False) for c in range(3)])
-    np.testing.assert_allclose(dense[:, 0, 1], (25 / 30) * sample_cov[:, 0, 1], rtol=1e-12)
+    lam = metric.shrinkage_intensity(draws)
+    assert np.all(lam < 0.1)                           # correlation 0.9 is far above its noise at n = 25
+    np.testing.assert_allclose(dense[:, 0, 1], (1 - lam) * sample_cov[:, 0, 1], rtol=1e-12)
+
+
+def test_shrinkage_keeps_real_correlations_and_drops_noise(seed):
+    """Independent elements: lam near 1 (diagonal); correlation 0.9: lam near 0 (dense); power both ways."""
+    rng = np.random.default_rng(seed)
+    independent = metric.shrinkage_intensity(rng.normal(size=(150, 4, 31)))
+    assert np.all(independent > 0.8)                   # measured 5th percentile 0.93 over 80 chains
+    correlated = metric.shrinkage_intensity(window_draws(rng, 150, num_chains=4))
+    assert np.all(correlated < 0.01)
+    weak = np.array([[1.0, 0.3], [0.3, 1.0]])          # a real, weak correlation: shrunk, mostly kept
+    middle = np.median(metric.shrinkage_intensity(window_draws(rng, 150, num_chains=16, cov=weak)))
+    assert 0.01 < middle < 0.4                         # expected (1 - 0.09)^2 / 150 / 0.09 = 0.06
+    assert np.array_equal(metric.shrinkage_intensity(rng.normal(size=(50, 2, 1))), np.ones(2))
+
+
+def test_shrinkage_counts_autocorrelated_draws_as_fewer(seed):
+    """AR(1) chains (rho 0.95) of independent elements: their noise correlations are large for n = 400
+    draws but not for the ~10 effective ones; counted as independent (shuffled) they would be kept."""
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(size=(400, 4, 10))
+    ar = np.zeros_like(noise)
+    for t in range(1, len(ar)):
+        ar[t] = 0.95 * ar[t - 1] + noise[t]
+    ordered = metric.shrinkage_intensity(ar)
+    shuffled = metric.shrinkage_intensity(ar[rng.permutation(len(ar))])    # same correlations, ESS ~ n
+    assert np.all(ordered > 0.8) and np.all(shuffled < ordered)
+    for c in range(4):
+        assert ordered[c] == pytest.approx(direct_intensity(ar, c), rel=1e-9)
 
 
 def test_cholesky_factor_reproduces_the_regularised_covariance(seed):
@@ -143,7 +182,7 @@ def spy(monkeypatch):
 
 def _run(mass_matrix, seed):
     return cb.sample_hmc(_gaussian_log_prob(), {"theta": np.zeros(2)}, num_results=500, num_burnin_steps=1000,
-                         num_chains=2, seed=seed, mass_matrix=mass_matrix)
+                         num_chains=2, chain_groups=1, seed=seed, mass_matrix=mass_matrix)
 
 
 @pytest.mark.slow
@@ -153,9 +192,10 @@ def test_dense_metric_recovers_the_covariance(spy, seed):
     draws, factor, dense = spy[-1]
     assert dense and factor.shape == (2, 2, 2)
     n = len(draws)
-    w = n / (n + 5.0)
-    expected = w * COV + (1 - w) * np.diag(np.diag(COV)) + 1e-3 * 5 / (n + 5) * np.eye(2)
+    lam = metric.shrinkage_intensity(draws)
+    assert np.all(lam < 0.01)                          # the correlation 0.9 is kept
     for c in range(2):
+        expected = (1 - lam[c]) * COV + lam[c] * np.diag(np.diag(COV)) + 1e-3 * 5 / (n + 5) * np.eye(2)
         estimate = factor[c] @ factor[c].T
         ess = float(np.min(cb.diagnostics.effective_sample_size(draws[None, :, c, :], method="mean")))
         sd, expected_sd = np.sqrt(np.diag(estimate)), np.sqrt(np.diag(expected))

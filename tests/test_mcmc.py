@@ -67,10 +67,10 @@ def test_metropolis_fails_against_wrong_target(seed):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kernel", ["nuts", "hmc"])
-def test_hmc_matches_conjugate_posterior(seed, kernel):
+@pytest.mark.parametrize("kernel, chain_groups", [("nuts", None), ("hmc", None), ("nuts", 1), ("nuts", 4)])
+def test_hmc_matches_conjugate_posterior(seed, kernel, chain_groups):
     result = cb.sample_hmc(linreg_tf(), INIT, num_results=1000, num_burnin_steps=500,
-                           kernel=kernel, seed=seed)
+                           kernel=kernel, seed=seed, chain_groups=chain_groups)
     assert _mismatch(result) < Z_LIMIT
     assert max(np.max(r) for r in result.rhat.values()) < 1.01
     assert result.divergences == 0
@@ -193,6 +193,43 @@ def test_hmc_result_fields(small_hmc_runs):
     assert cb.MCMCResult.from_draws({"a": np.zeros((2, 10))}).num_gradient_evals == 0
 
 
+def test_chain_groups_do_not_depend_on_the_number_of_cores(monkeypatch):
+    """Two groups give the same draws whether they run in one thread or two at once."""
+    from cs109b_bayes.inference.hmc import sampler
+
+    def run():
+        return cb.sample_hmc(linreg_tf(), INIT, num_results=40, num_burnin_steps=20, num_chains=4,
+                             chain_groups=2, seed=5, chunk_size=40)
+
+    monkeypatch.setattr(sampler.os, "cpu_count", lambda: 2)
+    both_cores = run()
+    monkeypatch.setattr(sampler.os, "cpu_count", lambda: 1)
+    one_core = run()
+    for name in INIT:
+        assert both_cores.samples[name].shape == (4, 40)
+        assert np.array_equal(both_cores.samples[name], one_core.samples[name])
+    assert both_cores.num_gradient_evals == one_core.num_gradient_evals
+    assert sampler.default_chain_groups(4) == 2 and sampler.default_chain_groups(3) == 1
+
+
+def test_chain_groups_adapt_and_draw_independently():
+    """Each group has its own seed stream and step size: no group repeats another's draws."""
+    result = cb.sample_hmc(linreg_tf(), INIT, num_results=40, num_burnin_steps=20, num_chains=4,
+                           chain_groups=2, seed=5, chunk_size=40)
+    draws = result.samples["beta0"]
+    assert not np.array_equal(draws[:2], draws[2:])
+    assert len({tuple(chain) for chain in draws}) == 4
+
+
+def test_chain_groups_name_the_assumption_a_log_prob_fn_breaks():
+    """A log_prob_fn that hard-codes num_chains fails with a message that says why and what to do."""
+    def four_chains_only(beta0, beta1):
+        return tf.reshape(linreg_tf()(beta0, beta1), [-1])[:1] + tf.zeros([4])
+
+    with pytest.raises(ValueError, match="chain_groups=1"):
+        cb.sample_hmc(four_chains_only, INIT, num_results=10, num_burnin_steps=5, num_chains=4, seed=0)
+
+
 def test_hmc_counts_divergences(seed):
     """A funnel-like target with a huge step size diverges, and the count says so."""
     def log_prob_fn(x):
@@ -287,6 +324,8 @@ def _tf_lp(beta0, beta1):
     (dict(dtype="int32"), "dtype"),
     (dict(dtype="float16"), "dtype"),
     (dict(num_chains=0), "num_chains"),
+    (dict(chain_groups=0), "chain_groups"),
+    (dict(chain_groups=3), "chain_groups must divide num_chains"),
     (dict(chunk_size=0), "chunk_size"),
     (dict(max_tree_depth=0), "max_tree_depth"),
     (dict(num_leapfrog_steps=0), "num_leapfrog_steps"),
@@ -323,7 +362,7 @@ def _must_not_be_called(beta0, beta1):
     dict(mass_matrix="full"), dict(dtype="int32"), dict(kernel="gibbs"), dict(step_size=0.0),
     dict(target_accept_prob=1.0), dict(max_tree_depth=0), dict(num_leapfrog_steps=0), dict(chunk_size=0),
     dict(num_chains=0), dict(num_results=1), dict(num_burnin_steps=-1), dict(init_jitter=-1.0),
-    dict(jit_compile=None), dict(progress="no"), dict(seed=None),
+    dict(chain_groups=3), dict(chain_groups=1.5), dict(jit_compile=None), dict(progress="no"), dict(seed=None),
 ])
 def test_sample_hmc_checks_every_option_before_calling_log_prob_fn(kwargs):
     args = dict(num_results=10, num_burnin_steps=5, seed=0)

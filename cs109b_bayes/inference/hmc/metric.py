@@ -12,10 +12,18 @@ M = (L L^T)^-1 applied as a change of variables (see
 - `"unit"`: L = 1, no metric adaptation.
 
 Regularisation with n draws, w = n / (n + 5) and eps = 1e-3 * 5 / (n + 5):
-the diagonal estimate is Stan's, `w * var + eps`; the dense estimate shrinks
-the covariance towards its own diagonal rather than towards 0, `w * cov + (1 - w)
-* diag(var) + eps * I` (its diagonal is `var + eps`, where Stan's
-`w * cov + eps * I` would also shrink the variances). Numbers only (numpy).
+the diagonal estimate is Stan's, `w * var + eps`. The dense estimate shrinks the
+covariance towards its own diagonal, `(1 - lam) * cov + lam * diag(var) + eps * I`
+(its diagonal is `var + eps`), with the intensity `lam` estimated from the draws
+(`shrinkage_intensity`, Schaefer and Strimmer's target "diagonal, unequal
+variances" [2]): the sum over pairs of the sampling variance of the correlations,
+(1 - r^2)^2 / n_eff, over the sum of their squares, clipped to [0, 1]. n_eff is the
+chain's median effective sample size over the elements, not n: window draws are
+autocorrelated, and counting them as independent would keep noise correlations.
+So strong correlations (a regression's intercept and slope) stay in the metric,
+and a window too short to measure 31 x 31 correlations gives close to the diagonal
+metric, which is what a noisy dense estimate would otherwise spoil. Numbers only
+(numpy).
 
 #### Examples
 
@@ -30,12 +38,17 @@ metric.regularised_cholesky(draws, dense=True).shape            # (4, 3, 3)
 
 [1] Stan Reference Manual, "HMC algorithm parameters: automatic parameter tuning".
     https://mc-stan.org/docs/reference-manual/mcmc.html
+[2] Schaefer, Strimmer. A shrinkage approach to large-scale covariance matrix
+    estimation and implications for functional genomics. Statistical Applications
+    in Genetics and Molecular Biology 4(1), 2005. https://doi.org/10.2202/1544-6115.1175
 """
 
 import numpy as np
 
+from cs109b_bayes.inference.convergence import effective_sample_size
+
 __all__ = ["KINDS", "MAX_DENSE_DIMS", "identity_factor", "regularised_cholesky", "regularised_covariance",
-           "uses_dense_factor"]
+           "shrinkage_intensity", "uses_dense_factor"]
 
 KINDS = ("dense", "diagonal", "unit")
 MAX_DENSE_DIMS = 500   # above this many parameter elements a dense metric costs too much: diagonal
@@ -82,13 +95,73 @@ def identity_factor(num_chains, num_dims, *, dense):
     return np.ones((num_chains, num_dims))
 
 
+def _effective_draws(draws):
+    """Per chain, the median over elements of the mean ESS of [draw, chain, D] draws, within [2, n]."""
+    n, num_chains, _ = draws.shape
+    if n < 8:
+        return np.full(num_chains, float(n))
+    ess = [np.nanmedian(effective_sample_size(draws[None, :, chain, :], method="mean")) for chain in range(num_chains)]
+    return np.clip(np.nan_to_num(np.array(ess, dtype=float), nan=2.0), 2.0, n)
+
+
+def shrinkage_intensity(draws):
+    """How far each chain's correlations are shrunk towards 0: lam [chain] in [0, 1].
+
+    lam = sum_{i != j} (1 - r_ij^2)^2 / n_eff  /  sum_{i != j} r_ij^2, clipped to [0, 1],
+    with r the window's sample correlations and n_eff the chain's median effective
+    sample size over the elements (see the module docstring). 1 means "use the
+    diagonal": the correlations are no larger than their noise.
+
+    Args:
+        draws: array [draw, chain, D] of one window's draws.
+
+    Returns:
+        A float64 array [chain] (ones when D = 1 or no correlation was measured).
+
+    Raises:
+        ValueError: if `draws` is not 3-dimensional or has no draws.
+
+    #### Examples
+
+    ```python
+    rng = np.random.default_rng(0)
+    shrinkage_intensity(rng.normal(size=(200, 2, 5)))               # about [1, 1]: independent elements
+    x = rng.normal(size=(200, 2, 1))
+    shrinkage_intensity(np.concatenate([x, x + 0.1 * rng.normal(size=x.shape)], -1))   # about [0, 0]
+    ```
+    """
+    draws = _checked(draws)
+    n, _, num_dims = draws.shape
+    if num_dims == 1 or n < 3:
+        return np.ones(draws.shape[1])
+    centred = draws - draws.mean(axis=0)
+    cov = np.einsum("nci,ncj->cij", centred, centred) / (n - 1)
+    sd = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = np.nan_to_num(cov / (sd[:, :, None] * sd[:, None, :]))
+    off = ~np.eye(num_dims, dtype=bool)
+    r2 = corr[:, off] ** 2                                                   # [chain, pairs]
+    noise = ((1.0 - r2) ** 2).sum(axis=1) / _effective_draws(draws)
+    signal = r2.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(signal > 0, np.clip(noise / signal, 0.0, 1.0), 1.0)
+
+
+def _checked(draws):
+    draws = np.asarray(draws, dtype=np.float64)
+    if draws.ndim != 3 or draws.shape[0] == 0:
+        raise ValueError(f"draws must have shape [draw, chain, D] with at least one draw, got {draws.shape}")
+    return draws
+
+
 def regularised_covariance(draws, *, dense):
     """The regularised covariance [chain, D, D] (dense) or variance [chain, D] of window draws.
 
     Args:
         draws: array [draw, chain, D] of one window's draws.
-        dense: True for the full covariance (shrunk towards its diagonal), False for
-            the variances (Stan's diagonal regulariser); see the module docstring.
+        dense: True for the full covariance (shrunk towards its diagonal by
+            `shrinkage_intensity`), False for the variances (Stan's diagonal
+            regulariser); see the module docstring.
 
     Returns:
         A float64 array [chain, D, D] or [chain, D].
@@ -102,9 +175,7 @@ def regularised_covariance(draws, *, dense):
     regularised_covariance(np.random.default_rng(0).normal(size=(100, 2, 3)), dense=False).shape   # (2, 3)
     ```
     """
-    draws = np.asarray(draws, dtype=np.float64)
-    if draws.ndim != 3 or draws.shape[0] == 0:
-        raise ValueError(f"draws must have shape [draw, chain, D] with at least one draw, got {draws.shape}")
+    draws = _checked(draws)
     n, _, num_dims = draws.shape
     centred = draws - draws.mean(axis=0)
     variance = (centred ** 2).sum(axis=0) / max(n - 1, 1)                          # [chain, D]
@@ -113,7 +184,8 @@ def regularised_covariance(draws, *, dense):
         return weight * variance + jitter
     cov = np.einsum("nci,ncj->cij", centred, centred) / max(n - 1, 1)
     diagonal = np.einsum("ci,ij->cij", variance, np.eye(num_dims))
-    return weight * cov + (1.0 - weight) * diagonal + jitter * np.eye(num_dims)
+    lam = shrinkage_intensity(draws)[:, None, None]
+    return (1.0 - lam) * cov + lam * diagonal + jitter * np.eye(num_dims)
 
 
 def regularised_cholesky(draws, *, dense):

@@ -100,11 +100,12 @@ def train(model, images, *, epochs, batch_size=128, learning_rate=1e-3, validati
     call of two epochs (with the same `jit_compile`). `reset_optimizer=True` starts a fresh Adam instead.
 
     Each epoch is one compiled call: every optimizer step runs inside one `tf.function`
-    over a `tf.while_loop` (each step an XLA cluster in long runs), on images that stay on
-    the device, so no per-step host work remains. The compiled epoch is cached (see
-    `cs109b_bayes.vae.compiled`): another call on the same model, on any number of images,
-    or on a new model of the same `build_vae` / `build_ae` build (same options and seed),
-    traces and compiles nothing. `bench/vae_throughput.py` compares the rate with a plain
+    over a `tf.while_loop` (in long runs the whole loop of full-batch steps is one XLA
+    cluster), on images that stay on the device, so no per-step host work remains. The
+    compiled epoch is cached (see `cs109b_bayes.vae.compiled`): another call on the same
+    model, or on a new model of the same `build_vae` / `build_ae` build (same options and
+    seed), traces and compiles nothing; on another number of images it traces nothing
+    (with XLA it compiles once for the new shape). `bench/vae_throughput.py` compares the rate with a plain
     `Model.fit` and with the machine's matmul throughput at the same shapes.
 
     Args:
@@ -117,12 +118,12 @@ def train(model, images, *, epochs, batch_size=128, learning_rate=1e-3, validati
         seed: int seed of the shuffling. Default value: 0.
         reset_optimizer: start a fresh Adam (step count 0, no moments) even if the model
             already has one. Default value: False.
-        jit_compile: compile each step with XLA: True, False, or "auto", which uses XLA
-            for a call of at least 2,000 optimizer steps (at least 100,000 examples for an
-            encoder with Flipout layers) and not for a shorter one. XLA adds 1-2 s of
-            compilation on 2 quiet CPU cores (10-30 s for a Flipout encoder) and then
-            trains the lecture's VAE about 1.3x faster per example (a Flipout encoder
-            1.7x), so it pays off only for longer runs (`bench/vae_throughput.py`). The
+        jit_compile: compile each epoch's full-batch steps with XLA: True, False, or
+            "auto", which uses XLA for a call of at least 2,000 optimizer steps (at least
+            100,000 examples for an encoder with Flipout layers) and not for a shorter one.
+            XLA adds 1-2 s of compilation on 2 quiet CPU cores (10-30 s for a Flipout
+            encoder) and then trains the lecture's VAE about 1.6x faster per example (a
+            Flipout encoder 1.7x), so it pays off only for longer runs (`bench/vae_throughput.py`). The
             choice is made per call from its arguments: calls of different lengths may
             differ in it, and XLA draws other random bits, so pass True or False to make
             several short calls give exactly the numbers of one long one. Default value: "auto".

@@ -1,12 +1,13 @@
 """Hamiltonian Monte Carlo: `sample_hmc` and the pieces it strings together.
 
 - `warmup`: Stan's windowed warm-up schedule (`Window`, `warmup_schedule`);
-- `metric`: the regularised mass-matrix estimate (dense, diagonal or unit);
+- `metric`: the regularised mass-matrix estimate (dense, diagonal or unit; the dense one
+  shrunk towards its diagonal as far as the window's draws call for);
 - `coordinates`: named parameters <-> flat state <-> whitened z = L^-1 theta;
 - `kernels`: NUTS, jittered HMC and dual-averaging step-size adaptation (TFP);
 - `chunks`: the compiled function running chunks of steps;
 - `fingerprint` and `cache`: the compiled-sampler cache (`clear_cache`, `cache_info`);
-- `sampler`: the `sample_hmc` driver;
+- `sampler`: the `sample_hmc` driver (chain groups run at the same time in threads);
 - `leapfrog`: a small numpy leapfrog integrator and plain-HMC step, to draw trajectories (lab 04).
 
 Importing this package does not import TensorFlow; `kernels` and `chunks` do, and

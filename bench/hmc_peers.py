@@ -330,7 +330,8 @@ def format_table(results):
             repeat = [m["repeat_wall_seconds"] for m in peers.values() if m["repeat_wall_seconds"]]
             ratios.append(f"| {model} | {ours['ess_per_s'] / peers[best]['ess_per_s']:.2f}x "
                           f"| {', '.join(f'{r:.2f}' for r in per_seed)} "
-                          f"| {f'{np.median(per_seed):.2f}x' if per_seed else ''} | {best} | {ours['wall_seconds'] / first:.2f} "
+                          f"| {f'{np.median(per_seed):.2f}x' if per_seed else ''} | {best} "
+                          f"| {ours['wall_seconds'] / first:.2f} "
                           f"| {_fmt(ours['repeat_wall_seconds'] / min(repeat) if repeat else None, 2)} |")
     return "\n".join(lines + ratios)
 

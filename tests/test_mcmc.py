@@ -221,6 +221,35 @@ def test_chain_groups_adapt_and_draw_independently():
     assert len({tuple(chain) for chain in draws}) == 4
 
 
+def test_a_failing_group_stops_the_others_at_their_next_chunk():
+    """One group raises: its error comes out, and the other group gives up instead of sampling on."""
+    import threading
+    import time
+
+    from cs109b_bayes.inference.hmc import sampler
+
+    stop, chunks_done, updates = threading.Event(), [], []
+    on_chunk = sampler._chunk_callback(updates.append, stop)
+
+    def long_group():                       # would run 10 s without the stop
+        for _ in range(1000):
+            time.sleep(0.01)
+            on_chunk(1)
+            chunks_done.append(1)
+        return "finished"
+
+    def failing_group():
+        time.sleep(0.05)
+        raise RuntimeError("the chains produced non-finite values")
+
+    started = time.perf_counter()
+    with pytest.raises(RuntimeError, match="non-finite"):
+        sampler._run_groups([long_group, failing_group], stop)
+    assert stop.is_set() and len(chunks_done) < 500 and time.perf_counter() - started < 5
+    assert len(updates) == len(chunks_done)
+    assert sampler._run_groups([lambda: 1, lambda: 2], threading.Event()) == [1, 2]
+
+
 def test_chain_groups_name_the_assumption_a_log_prob_fn_breaks():
     """A log_prob_fn that hard-codes num_chains fails with a message that says why and what to do."""
     def four_chains_only(beta0, beta1):

@@ -105,8 +105,9 @@ def train(model, images, *, epochs, batch_size=128, learning_rate=1e-3, validati
     compiled epoch is cached (see `cs109b_bayes.vae.compiled`): another call on the same
     model, or on a new model of the same `build_vae` / `build_ae` build (same options and
     seed), traces and compiles nothing; on another number of images it traces nothing
-    (with XLA it compiles once for the new shape). `bench/vae_throughput.py` compares the rate with a plain
-    `Model.fit` and with the machine's matmul throughput at the same shapes.
+    (with XLA it compiles once for the new shape). `bench/vae_throughput.py` compares the
+    rate with a plain `Model.fit` and with the machine's matmul throughput at the same
+    shapes.
 
     Args:
         model: a `VAE` or `AE`.
@@ -123,10 +124,11 @@ def train(model, images, *, epochs, batch_size=128, learning_rate=1e-3, validati
             100,000 examples for an encoder with Flipout layers) and not for a shorter one.
             XLA adds 1-2 s of compilation on 2 quiet CPU cores (10-30 s for a Flipout
             encoder) and then trains the lecture's VAE about 1.6x faster per example (a
-            Flipout encoder 1.7x), so it pays off only for longer runs (`bench/vae_throughput.py`). The
-            choice is made per call from its arguments: calls of different lengths may
-            differ in it, and XLA draws other random bits, so pass True or False to make
-            several short calls give exactly the numbers of one long one. Default value: "auto".
+            Flipout encoder 1.7x), so it pays off only for longer runs
+            (`bench/vae_throughput.py`). The choice is made per call from its arguments:
+            calls of different lengths may differ in it, and XLA draws other random bits, so
+            pass True or False to make several short calls give exactly the numbers of one
+            long one. Default value: "auto".
         steps_per_execution: kept for compatibility and checked, otherwise unused: every
             epoch is one compiled call (all its steps in one `tf.while_loop`), so there is
             no per-step host work left to batch. Default value: 16.

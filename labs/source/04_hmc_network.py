@@ -185,8 +185,8 @@ cb.check("lab04.log_posterior_tf", log_posterior_tf=log_posterior_tf)
 # in those whitened coordinates. It runs the 4 chains as 2 compiled batches of 2 chains, one per
 # CPU core at the same time, each batch with its own warm-up (so the printed step size is the
 # mean of the two), and reports divergences (trajectories whose energy blew up: a sign that the
-# sampler could not follow the posterior's curvature). This posterior has curved ridges (lab 03) that no single covariance
-# straightens out, so we adapt the step size for an acceptance of `TARGET_ACCEPT = 0.95` rather
+# sampler could not follow the posterior's curvature). This posterior has curved ridges (lab 03)
+# that no single covariance straightens out, so we adapt the step size for an acceptance of `TARGET_ACCEPT = 0.95` rather
 # than TFP's default 0.8: smaller steps, longer trajectories, fewer divergences. The printed step
 # size is in the whitened coordinates, so it does not measure the posterior's scale (the mass
 # matrix absorbed that): it is of order 1 for a Gaussian posterior, whose whitened form is a

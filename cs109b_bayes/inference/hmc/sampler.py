@@ -138,24 +138,47 @@ def _run_group(runner, z, kernel_results, *, factor, schedule, stream, step_size
     return _GroupRun(draws, accept, divergent, log_prob, leapfrogs, float(step_size))
 
 
-def _run_groups(jobs):
-    """Runs the groups' jobs (callables) at the same time, one thread per core at most, in order of results."""
+class _Stopped(Exception):
+    """Raised in a group's thread at its next chunk once another group failed or was interrupted."""
+
+
+def _run_groups(jobs, stop):
+    """Runs the groups' jobs (callables) at the same time, one thread per core at most; their results in order.
+
+    If waiting is interrupted (Ctrl-C, "interrupt kernel") or a group raises, `stop` is set,
+    so the other groups give up at their next chunk instead of sampling to the end.
+    """
     if len(jobs) == 1:
         return [jobs[0]()]
-    workers = min(len(jobs), os.cpu_count() or 1)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cb-hmc-group") as pool:
-        return [future.result() for future in [pool.submit(job) for job in jobs]]
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1),
+                                                 thread_name_prefix="cb-hmc-group")
+    futures = [pool.submit(job) for job in jobs]
+    try:
+        concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+    except BaseException:          # interrupted while waiting
+        stop.set()
+        raise
+    finally:
+        if any(future.done() and future.exception() is not None for future in futures):
+            stop.set()
+        pool.shutdown(wait=True)
+    for future in futures:       # the group that failed, not the ones it stopped
+        if future.exception() is not None and not isinstance(future.exception(), _Stopped):
+            raise future.exception()
+    return [future.result() for future in futures]
 
 
-def _locked(update):
-    """`update`, callable from several threads at once."""
+def _chunk_callback(update, stop):
+    """`update(steps)` made safe to call from several threads, raising `_Stopped` once `stop` is set."""
     lock = threading.Lock()
 
-    def locked_update(steps):
+    def on_chunk(steps):
+        if stop.is_set():
+            raise _Stopped("another chain group failed or the call was interrupted")
         with lock:
             update(steps)
 
-    return locked_update
+    return on_chunk
 
 
 def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_chains=4,
@@ -192,9 +215,9 @@ def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_ch
     of the globals, closure cells and defaults it uses, recursively; arrays and
     tensors by dtype, shape and content; other objects, such as a `tf.Variable` or a
     Keras model, by identity; see `cs109b_bayes.inference.hmc.fingerprint`), the
-    names and shapes of `init`, and `num_chains`, `kernel`, `max_tree_depth`,
-    `dtype`, `chunk_size`, `jit_compile`, whether the metric is dense, and the
-    chains per group. The seed,
+    names and shapes of `init`, the chains per group (`num_chains // chain_groups`),
+    `kernel`, `max_tree_depth`, `dtype`, `chunk_size`, `jit_compile` and whether the
+    metric is dense. The seed,
     `init` values, `num_results`, `num_burnin_steps`, `step_size`,
     `target_accept_prob`, `num_leapfrog_steps` and `init_jitter` are inputs of the
     compiled function, not part of the key: so a notebook cell run again (which
@@ -239,8 +262,8 @@ def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_ch
 
     Returns:
         An `MCMCResult` (`step_size` is the final step size in the whitened
-        coordinates z = L^-1 theta, the mean over the chain groups; `compile_seconds` is the set-up time: tracing
-        and compiling on a cache miss, close to 0 on a hit).
+        coordinates z = L^-1 theta, the mean over the chain groups; `compile_seconds`
+        is the set-up time: tracing and compiling on a cache miss, close to 0 on a hit).
 
     Raises:
         TypeError: if `seed` is not an int, `jit_compile` not a bool, or `progress` not a bool or None.
@@ -322,13 +345,14 @@ def sample_hmc(log_prob_fn, init, *, num_results, num_burnin_steps, seed, num_ch
     desc = f"{kernel} x{num_chains} chains" + (f" in {chain_groups} groups" if chain_groups > 1 else "")
     with cb_progress.bar(total=chain_groups * (num_burnin_steps + num_results), desc=desc, unit="step",
                          progress=progress) as bar:
-        on_chunk = _locked(bar.update)
+        stop = threading.Event()
+        on_chunk = _chunk_callback(bar.update, stop)
         sample_started = time.perf_counter()
         runs = _run_groups([
             lambda z=z_group, results=kernel_results, stream=stream: _run_group(
                 runner, z, results, factor=factor, schedule=schedule, stream=stream, step_size=step_size,
                 tuning=tuning, dense=dense, dtype=dtype, num_results=num_results, on_chunk=on_chunk)
-            for z_group, kernel_results, stream in groups])
+            for z_group, kernel_results, stream in groups], stop)
         seconds = time.perf_counter() - sample_started
 
     draws, accept, divergent, log_prob, kept_leapfrogs = (

@@ -89,31 +89,28 @@ class EpochProgram:
 def _trace(model, batch_size, jit_compile):
     """The program of `model` (its current optimizer) at `batch_size`, traced lazily on first call."""
     dim = int(model.input_dim)
-    if jit_compile:
-        def full_steps(x, batches):      # every full-batch step of an epoch: one XLA cluster, no per-step launch
+
+    def steps(train_step):
+        def full_steps(x, batches):      # train_step on each row of batch indices [b, batch_size]
             def body(b):
-                model.train_step(tf.gather(x, batches[b]))
+                train_step(tf.gather(x, batches[b]))
                 return (b + 1,)
 
             tf.while_loop(lambda b: b < tf.shape(batches)[0], body, (tf.constant(0),))
             return tf.constant(0)
 
-        step = tf.function(full_steps, jit_compile=True)
+        return full_steps
+
+    if jit_compile:      # the whole loop of an epoch's full-batch steps is one XLA cluster: no per-step launch
+        step = full_steps = tf.function(steps(model.train_step), jit_compile=True)
     else:
         step = tf.function(model.train_step)
+        full_steps = steps(step)
 
     @tf.function(input_signature=[tf.TensorSpec([None, dim], tf.float32), tf.TensorSpec([None], tf.int32),
                                   tf.TensorSpec([], tf.int32)])
     def run_epoch(x, order, full_batches):
-        batches = tf.reshape(order[:full_batches * batch_size], [full_batches, batch_size])
-        if jit_compile:
-            step(x, batches)
-        else:
-            def body(b):
-                step(tf.gather(x, batches[b]))
-                return (b + 1,)
-
-            tf.while_loop(lambda b: b < full_batches, body, (tf.constant(0),))
+        full_steps(x, tf.reshape(order[:full_batches * batch_size], [full_batches, batch_size]))
         rest = order[full_batches * batch_size:]
 
         def last_step():   # once per epoch, without XLA: no compile for each size of the remainder

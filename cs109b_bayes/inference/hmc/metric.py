@@ -131,14 +131,18 @@ def shrinkage_intensity(draws):
     ```
     """
     draws = _checked(draws)
-    n, _, num_dims = draws.shape
-    if num_dims == 1 or n < 3:
-        return np.ones(draws.shape[1])
     centred = draws - draws.mean(axis=0)
-    cov = np.einsum("nci,ncj->cij", centred, centred) / (n - 1)
-    sd = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+    return _intensity(np.einsum("nci,ncj->cij", centred, centred), draws)
+
+
+def _intensity(scatter, draws):
+    """`shrinkage_intensity` from the window's scatter (or covariance) matrices [chain, D, D]."""
+    n, num_chains, num_dims = draws.shape
+    if num_dims == 1 or n < 3:
+        return np.ones(num_chains)
+    sd = np.sqrt(np.diagonal(scatter, axis1=1, axis2=2))
     with np.errstate(divide="ignore", invalid="ignore"):
-        corr = np.nan_to_num(cov / (sd[:, :, None] * sd[:, None, :]))
+        corr = np.nan_to_num(scatter / (sd[:, :, None] * sd[:, None, :]))    # correlations: any scale cancels
     off = ~np.eye(num_dims, dtype=bool)
     r2 = corr[:, off] ** 2                                                   # [chain, pairs]
     noise = ((1.0 - r2) ** 2).sum(axis=1) / _effective_draws(draws)
@@ -184,7 +188,7 @@ def regularised_covariance(draws, *, dense):
         return weight * variance + jitter
     cov = np.einsum("nci,ncj->cij", centred, centred) / max(n - 1, 1)
     diagonal = np.einsum("ci,ij->cij", variance, np.eye(num_dims))
-    lam = shrinkage_intensity(draws)[:, None, None]
+    lam = _intensity(cov, draws)[:, None, None]
     return (1.0 - lam) * cov + lam * diagonal + jitter * np.eye(num_dims)
 
 
